@@ -1,0 +1,1 @@
+"""One module per chart. Each exposes TABLES (what it reads) and chart(data) -> Altair chart."""

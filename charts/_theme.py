@@ -1,0 +1,71 @@
+"""The house look: one palette safe for colour-blind readers, a light and a dark variant.
+
+Colours are the Okabe-Ito set, ordered so the first two stay distinct under every common colour
+vision deficiency. Text colours meet 4.5:1 against each background (Material's own page colours,
+so a chart sits on the page without a visible box).
+"""
+
+from __future__ import annotations
+
+FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
+
+# Highlight colour first: Seres / AITO / the series the chart is about.
+PALETTE_LIGHT = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000"]
+PALETTE_DARK = ["#56B4E9", "#E69F00", "#009E73", "#CC79A7", "#F0E442", "#D55E00", "#FFFFFF"]
+MUTED = {"light": "#767676", "dark": "#9a9cab"}
+
+THEMES = {
+    "light": {"background": "#ffffff", "text": "#1f1f1f", "subtle": "#595959", "grid": "#e6e6e6"},
+    "dark": {"background": "#1e2029", "text": "#e5e6ed", "subtle": "#b4b6c4", "grid": "#3a3d4d"},
+}
+
+
+def palette(theme: str) -> list[str]:
+    """Return the categorical palette for a theme ('light' or 'dark')."""
+    return PALETTE_DARK if theme == "dark" else PALETTE_LIGHT
+
+
+def config(theme: str) -> dict:
+    """Return the Vega-Lite config block for a theme ('light' or 'dark')."""
+    t = THEMES[theme]
+    pal = palette(theme)
+    axis = {
+        "labelColor": t["subtle"],
+        "titleColor": t["text"],
+        "gridColor": t["grid"],
+        "domainColor": t["subtle"],
+        "tickColor": t["subtle"],
+        "labelFont": FONT,
+        "titleFont": FONT,
+        "labelFontSize": 12,
+        "titleFontSize": 12,
+        "titleFontWeight": "normal",
+    }
+    return {
+        "background": t["background"],
+        "font": FONT,
+        "view": {"stroke": None},
+        "axis": axis,
+        "legend": {
+            "labelColor": t["text"],
+            "titleColor": t["text"],
+            "labelFont": FONT,
+            "titleFont": FONT,
+            "labelFontSize": 12,
+            "orient": "top",
+        },
+        "title": {"color": t["text"], "font": FONT},
+        "text": {"color": t["text"], "font": FONT},
+        "rule": {"color": t["subtle"]},
+        "mark": {"color": pal[0]},
+        "bar": {"color": pal[0]},
+        "line": {"color": pal[0], "strokeWidth": 2.5},
+        "point": {"color": pal[0], "filled": True},
+        "range": {"category": pal},
+        "header": {"labelColor": t["text"], "titleColor": t["text"], "labelFont": FONT},
+    }
+
+
+def muted(theme: str) -> str:
+    """Return the grey used for context marks (everything that is not the subject)."""
+    return MUTED[theme]

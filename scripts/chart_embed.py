@@ -1,0 +1,242 @@
+"""Markdown extension: one line embeds a chart, a short reference states a sourced figure.
+
+    {{ chart nev_sales_caam }}        on a line of its own: the chart as a <figure>
+    {{ fig caam_nev_sales_2024 }}     inside a sentence: "12.87 million vehicles" + source link
+
+It reads only what scripts/build_charts.py wrote to docs/generated/, so it is plain
+Python-Markdown and works outside MkDocs too. Unknown names and malformed lines raise BuildError
+with the page and line.
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+import re
+from html import escape
+from pathlib import Path
+
+from markdown import Extension
+from markdown.preprocessors import Preprocessor
+
+from scripts.build_error import BuildError
+
+EMBED = re.compile(r"\{\{\s*(chart|fig)\s+([A-Za-z0-9_]+)\s*\}\}")
+LOOKS_LIKE_EMBED = re.compile(r"\{\{.*?(\}\}|$)")
+FENCE = re.compile(r"^\s*(```|~~~)")
+LOW = "low confidence: a single secondary source, a rumour, or sources that disagree"
+
+
+def _attr(text: object) -> str:
+    return escape(str(text), quote=True)
+
+
+def format_value(value: str, unit: str, units: dict) -> str:
+    """Format a data value with its unit label, never rounding away a digit the source gave."""
+    label = units.get(unit, {})
+    number = float(value)
+    text = f"{number:,.{_decimals(value)}f}"
+    if unit in ("vehicles", "yuan", "yuan_per_vehicle") and abs(number) >= 1_000_000:
+        millions = number / 1_000_000
+        decimals = next((d for d in range(4) if round(millions, d) == millions), None)
+        if decimals is not None:
+            text = f"{millions:,.{decimals}f} million"
+    symbol = label.get("symbol", "")
+    if symbol:
+        return f"{text}{symbol}" if symbol == "%" else f"{text} {symbol}"
+    return f"{text} {label.get('label', unit)}".strip()
+
+
+def _decimals(value: str) -> int:
+    return len(value.split(".")[1]) if "." in value else 0
+
+
+class ChartEmbedPreprocessor(Preprocessor):
+    def __init__(self, md, generated: Path) -> None:
+        super().__init__(md)
+        self.generated = generated
+        self._figures: dict | None = None
+
+    # Where am I? MkDocs registers its link processor with the page file; elsewhere: unknown.
+    def _page(self) -> tuple[str, str]:
+        proc = self.md.treeprocessors["relpath"] if "relpath" in self.md.treeprocessors else None  # noqa: SIM401
+        file = getattr(proc, "file", None)
+        if file is None:
+            return "page", ""
+        return f"docs/{file.src_uri}", file.url
+
+    def _prefix(self, page_url: str) -> str:
+        base = posixpath.dirname(page_url.rstrip("/")) if not page_url.endswith("/") else page_url
+        return posixpath.relpath("generated", base or ".") + "/" if base else "generated/"
+
+    def figures(self) -> dict:
+        if self._figures is None:
+            path = self.generated / "figures.json"
+            if not path.exists():
+                raise BuildError(str(path), "not built", expected="python -m scripts.build_charts")
+            self._figures = json.loads(path.read_text(encoding="utf-8"))
+        return self._figures
+
+    def run(self, lines: list[str]) -> list[str]:
+        page, url = self._page()
+        prefix = self._prefix(url)
+        out, fenced = [], False
+        for number, line in enumerate(lines, start=1):
+            if FENCE.match(line):
+                fenced = not fenced
+            if fenced or "{{" not in line:
+                out.append(line)
+                continue
+            out.append(self._line(line, number, page, prefix))
+        return out
+
+    def _line(self, line: str, number: int, page: str, prefix: str) -> str:
+        parts = re.split(r"(`+[^`]*`+)", line)  # leave inline code alone: the guide shows syntax
+        for i, part in enumerate(parts):
+            if part.startswith("`"):
+                continue
+            parts[i] = self._part(part, line, number, page, prefix)
+        return "".join(parts)
+
+    def _part(self, text: str, line: str, number: int, page: str, prefix: str) -> str:
+        def replace(m: re.Match) -> str:
+            kind, name = m.group(1), m.group(2)
+            if kind == "chart":
+                if line.strip() != m.group(0):
+                    raise BuildError(
+                        page,
+                        "a chart embed must stand on a line of its own",
+                        line=number,
+                        expected="{{ chart name }} alone on the line",
+                    )
+                return self.md.htmlStash.store(self._chart(name, number, page, prefix))
+            return self.md.htmlStash.store(self._fig(name, number, page))
+
+        result = EMBED.sub(replace, text)
+        stray = LOOKS_LIKE_EMBED.search(result)
+        if stray:
+            raise BuildError(
+                page,
+                f"malformed embed '{stray.group(0)}'",
+                line=number,
+                expected="{{ chart name }} or {{ fig id }}",
+            )
+        return result
+
+    def _chart(self, name: str, number: int, page: str, prefix: str) -> str:
+        folder = self.generated / "charts" / name
+        if not (folder / "figure.json").exists():
+            known = json.loads((self.generated / "charts.json").read_text(encoding="utf-8"))
+            raise BuildError(
+                page,
+                f"unknown chart '{name}'",
+                line=number,
+                expected="one of: " + ", ".join(sorted(known)),
+            )
+        return figure_html(folder, self.figures()["sources"], f"{prefix}charts/{name}/")
+
+    def _fig(self, ident: str, number: int, page: str) -> str:
+        data = self.figures()
+        row = data["figures"].get(ident)
+        if row is None:
+            close = sorted(k for k in data["figures"] if k.split("_")[0] == ident.split("_")[0])
+            hint = ("similar ids: " + ", ".join(close[:8])) if close else "an id from a data/ table"
+            raise BuildError(page, f"unknown figure '{ident}'", line=number, expected=hint)
+        return fig_html(ident, row, data["sources"], data["units"])
+
+
+def _source_link(source: dict) -> str:
+    when = f", {source['published']}" if source.get("published") else ""
+    return (
+        f'<a href="{_attr(source["url"])}" rel="noopener noreferrer">'
+        f"{escape(source['publisher'])}: {escape(source['title'])}{escape(when)}</a>"
+    )
+
+
+def fig_html(ident: str, row: dict, sources: dict, units: dict) -> str:
+    """Return the inline HTML for one sourced figure."""
+    source = sources[row["source_id"]]
+    value = escape(format_value(row["value"], row["unit"], units))
+    low = row.get("confidence") == "low"
+    tip = f"{row['metric']}, {row['entity']}, {row['period']}. Source: {source['publisher']}"
+    mark = '<span class="fig__low" title="' + _attr(LOW) + '">low confidence</span>' if low else ""
+    return (
+        f'<span class="fig{" fig--low" if low else ""}" data-fig="{_attr(ident)}">'
+        f'<span class="fig__value">{value}</span>{mark}'
+        f'<a class="fig__src" href="{_attr(source["url"])}" title="{_attr(tip)}" '
+        f'rel="noopener noreferrer" aria-label="{_attr("Source: " + source["publisher"])}">'
+        f"[source]</a></span>"
+    )
+
+
+def figure_html(folder: Path, sources: dict, base: str) -> str:
+    """Return the <figure> for one built chart; base is the URL of its files from the page."""
+    meta = json.loads((folder / "figure.json").read_text(encoding="utf-8"))
+    name, title = meta["name"], meta["title"]
+    anchor = f"chart-{name}"
+    statics = "".join(
+        f'<div class="chart__static chart__static--{theme}" aria-hidden="true">'
+        + (folder / f"{theme}.svg").read_text(encoding="utf-8")
+        + "</div>"
+        for theme in ("light", "dark")
+    )
+    cited = "; ".join(_source_link(sources[s]) for s in meta["sources"])
+    low = (
+        f' <span class="chart__low">{meta["low_confidence"]} plotted value(s) rest on a '
+        "low-confidence source and are drawn faded.</span>"
+        if meta.get("low_confidence")
+        else ""
+    )
+    columns = [c for c in meta["columns"] if c != "source_id"]
+    index = {c: i for i, c in enumerate(meta["columns"])}
+    head = "".join(f'<th scope="col">{escape(meta["columns"][c])}</th>' for c in columns)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{escape(_cell(row[index[c]]))}</td>" for c in columns) + "</tr>"
+        for row in meta["rows"]
+    )
+    publishers = "; ".join(sorted({sources[s]["publisher"] for s in meta["sources"]}))
+    cite = f"{title}. Data: {publishers}. Compiled by the Seres–Huawei EV explainer."
+    return (
+        f'<figure class="chart" id="{anchor}" data-chart="{_attr(name)}" data-base="{_attr(base)}">'
+        f'<figcaption class="chart__caption"><a class="chart__permalink" href="#{anchor}" '
+        f'aria-label="Permalink to this chart">#</a> {escape(title)}</figcaption>'
+        f'<div class="chart__frame" tabindex="0" role="img" aria-label="{_attr(title)}" '
+        f'aria-describedby="{anchor}-desc" '
+        f'style="aspect-ratio: {meta["width"]:g} / {meta["height"]:g}">{statics}</div>'
+        f'<p class="chart__desc" id="{anchor}-desc">{escape(meta["description"])}</p>'
+        f'<p class="chart__sources"><strong>Source:</strong> {cited}.{low}</p>'
+        f'<details class="chart__data"><summary>Data table</summary>'
+        f'<div class="chart__table"><table><caption>{escape(title)}</caption>'
+        f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div></details>"
+        f'<p class="chart__downloads">'
+        f'<a href="{base}data.csv" download="{name}.csv">Download CSV</a>'
+        f'<a href="{base}chart.png" download="{name}.png">Download PNG</a>'
+        f'<a href="{base}light.svg" download="{name}.svg">Download SVG</a>'
+        f'<a href="{base}spec.vl.json">Vega-Lite spec</a></p>'
+        f'<details class="chart__cite"><summary>Cite this chart</summary>'
+        f"<p>{escape(cite)}</p></details>"
+        "</figure>"
+    )
+
+
+def _cell(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:,.6g}" if abs(value) < 1e6 else f"{value:,.0f}"
+    if isinstance(value, int):
+        return f"{value}" if 1900 <= value <= 2100 else f"{value:,}"
+    return "" if value is None else str(value)
+
+
+class ChartEmbedExtension(Extension):
+    def __init__(self, **kwargs) -> None:
+        self.config = {"generated": ["docs/generated", "folder written by build_charts"]}
+        super().__init__(**kwargs)
+
+    def extendMarkdown(self, md) -> None:  # noqa: N802 (Python-Markdown's name)
+        generated = Path(self.getConfig("generated"))
+        # Before fenced code (priority 25) would hide lines, after normalisation.
+        md.preprocessors.register(ChartEmbedPreprocessor(md, generated), "chart_embed", 29)
+
+
+def makeExtension(**kwargs) -> ChartEmbedExtension:  # noqa: N802
+    return ChartEmbedExtension(**kwargs)
