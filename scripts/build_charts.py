@@ -29,6 +29,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from scripts import derived_figures
 from scripts.build_error import BuildError
 from scripts.load_data import DataPackage, load_package
 
@@ -342,6 +343,15 @@ def figures(pkg: DataPackage) -> dict:
                     },
                     "value": row["value"],
                 }
+    try:
+        out.update(derived_figures.compute_all(out))
+    except KeyError as err:
+        raise BuildError(
+            "scripts/derived_figures.py",
+            err.args[0],
+            field="inputs",
+            expected="ids of rows in data/ tables",
+        ) from None
     return {"figures": out, "sources": pkg.sources, "units": pkg.units}
 
 

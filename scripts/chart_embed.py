@@ -160,6 +160,12 @@ def fig_html(ident: str, row: dict, sources: dict, units: dict) -> str:
     low = row.get("confidence") == "low"
     tip = f"{row['metric']}, {row['entity']}, {row['period']}. Source: {source['publisher']}"
     mark = '<span class="fig__low" title="' + _attr(LOW) + '">low confidence</span>' if low else ""
+    if row.get("formula"):
+        # Ours, not a source's: say so where the number stands, with the formula.
+        mark += (
+            f'<span class="fig__ours" title="{_attr(row["formula"])}">'
+            f"our calculation: {escape(row['formula'])}</span>"
+        )
     return (
         f'<span class="fig{" fig--low" if low else ""}" data-fig="{_attr(ident)}">'
         f'<span class="fig__value">{value}</span>{mark}'
