@@ -19,6 +19,7 @@ from scripts.build_error import BuildError
 PERIOD = r"\d{4}(-(Q[1-4]|H[12]|(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?))?"
 PERIOD_RE = re.compile(rf"^{PERIOD}(/{PERIOD})?$")
 DESCRIPTOR = "datapackage.json"
+PERIOD_HELP = "a period: YYYY, YYYY-Qn, YYYY-Hn, YYYY-MM, YYYY-MM-DD, or start/end of two"
 
 
 @dataclass
@@ -104,17 +105,81 @@ def _frictionless(root: Path, descriptor: dict) -> None:
     # The first error is the one to fix first; later ones are often its echoes.
     for task in report.tasks:
         for error in task.errors:
-            line = getattr(error, "row_number", None)
-            if error.type in ("extra-label", "missing-label", "blank-label", "incorrect-label"):
-                line = 1
-            raise BuildError(
-                _rel(root / task.place) if task.place else where,
-                f"{error.title.lower()}: {error.note}",
-                line=line,
-                field=getattr(error, "field_name", None) or getattr(error, "label", None),
-            )
+            path = _rel(root / task.place) if task.place else where
+            problem, place = _explain(error, _header(root / task.place))
+            raise BuildError(path, problem, **place)
     for error in report.errors:
         raise BuildError(where, f"{error.title.lower()}: {error.note}")
+
+
+def _header(path: Path) -> list[str]:
+    try:
+        return next(csv.reader(io.StringIO(path.read_text(encoding="utf-8"))), [])
+    except (OSError, UnicodeDecodeError):
+        return []
+
+
+CONSTRAINTS = {
+    "enum": "one of {}",
+    "minimum": "at least {}",
+    "maximum": "at most {}",
+    "pattern": "text matching {}",
+    "required": "a value (the field is required)",
+    "minLength": "at least {} characters",
+    "maxLength": "at most {} characters",
+}
+
+
+def _explain(error, header: list[str]) -> tuple[str, dict]:
+    """Turn a Frictionless error into our problem text, place and expectation."""
+    kind, note = error.type, error.note
+    line = getattr(error, "row_number", None)
+    field = getattr(error, "field_name", None) or None
+    cell = getattr(error, "cell", None)
+    columns = ", ".join(header)
+    if kind == "type-error":
+        wanted = re.search(r'type is "(\w+)', note)
+        return f"'{cell}' is not of the declared type", dict(
+            line=line, field=field, expected=f"a {wanted.group(1) if wanted else 'valid value'}"
+        )
+    if kind == "constraint-error":
+        m = re.search(r'constraint "(\w+)" is "(.*)"$', note)
+        name, value = (m.group(1), m.group(2)) if m else ("", note)
+        if name == "pattern" and field in ("period", "date"):
+            value = PERIOD_HELP
+        return f"'{cell}' breaks the {name} constraint", dict(
+            line=line, field=field, expected=CONSTRAINTS.get(name, "{}").format(value)
+        )
+    if kind == "foreign-key":
+        names = getattr(error, "field_names", None) or [None]
+        return f"a reference that does not resolve ({note})", dict(
+            line=line, field=names[0], expected="an id that exists in the referenced table"
+        )
+    if kind in ("unique-error", "primary-key"):
+        return f"'{cell}' is a duplicate ({note})", dict(
+            line=line, field=field, expected="a value unique in this table"
+        )
+    if kind == "extra-cell":
+        return "the row has more cells than the header (a stray delimiter?)", dict(
+            line=line, expected=f"{len(header)} cells: {columns}"
+        )
+    if kind == "missing-cell":
+        return "the row has fewer cells than the header", dict(
+            line=line, field=field, expected=f"{len(header)} cells: {columns}"
+        )
+    if kind in (
+        "missing-label",
+        "extra-label",
+        "incorrect-label",
+        "blank-label",
+        "duplicate-label",
+    ):
+        return f"the header does not match the schema ({error.title.lower()})", dict(
+            line=1,
+            field=field or getattr(error, "label", None),
+            expected="the columns declared in datapackage.json, in order",
+        )
+    return f"{error.title.lower()}: {note}", dict(line=line, field=field)
 
 
 def _read_csv(path: Path) -> list[dict]:
@@ -135,7 +200,7 @@ def _check_rows(pkg: DataPackage) -> None:
                         f"'{row[key]}' is not a period",
                         line=number,
                         field=key,
-                        expected="YYYY, YYYY-Qn, YYYY-Hn, YYYY-MM, YYYY-MM-DD or start/end",
+                        expected=PERIOD_HELP,
                     )
             if "unit" in fields and row.get("unit") not in pkg.units:
                 raise BuildError(
