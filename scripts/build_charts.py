@@ -298,7 +298,7 @@ def _svg_size(svg: bytes) -> tuple[float, float]:
     return (float(w.group(1)), float(h.group(1))) if w and h else (STATIC_WIDTH, 300.0)
 
 
-def _column_titles(spec: dict, columns: list[str]) -> dict[str, str]:
+def _column_titles(spec: dict, columns: list[str]) -> list[list[str]]:
     """Map each plotted column to the title its tooltip gives it (readers' words, not ours)."""
     titles: dict[str, str] = {}
 
@@ -316,7 +316,7 @@ def _column_titles(spec: dict, columns: list[str]) -> dict[str, str]:
 
     walk(spec)
     defaults = {"source_id": "Source", "confidence": "Confidence"}
-    return {c: titles.get(c, defaults.get(c, c.replace("_", " ").capitalize())) for c in columns}
+    return [[c, titles.get(c, defaults.get(c, c.replace("_", " ").capitalize()))] for c in columns]
 
 
 def figures(pkg: DataPackage) -> dict:
@@ -362,7 +362,7 @@ def vega_runtime(cache: Path) -> bytes:
     path = cache / f"vega-{_versions().replace(' ', '_')}.js"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        # vl-convert 1.9 returns null for a Vega-only snippet; its default bundle works.
+        # vl-convert 1.9.0 exposes a null `vega` in every bundle; vegaEmbed works (mode "vega").
         path.write_text(vlc.javascript_bundle(), encoding="utf-8")
     return path.read_bytes()
 

@@ -146,10 +146,11 @@ class ChartEmbedPreprocessor(Preprocessor):
 
 
 def _source_link(source: dict) -> str:
-    when = f", {source['published']}" if source.get("published") else ""
+    """A compact citation: publisher and date visible, the article's title on hover and in print."""
+    when = f" ({source['published']})" if source.get("published") else ""
     return (
-        f'<a href="{_attr(source["url"])}" rel="noopener noreferrer">'
-        f"{escape(source['publisher'])}: {escape(source['title'])}{escape(when)}</a>"
+        f'<a href="{_attr(source["url"])}" title="{_attr(source["title"])}" '
+        f'rel="noopener noreferrer">{escape(source["publisher"])}{escape(when)}</a>'
     )
 
 
@@ -187,15 +188,17 @@ def figure_html(folder: Path, sources: dict, base: str) -> str:
         for theme in ("light", "dark")
     )
     cited = "; ".join(_source_link(sources[s]) for s in meta["sources"])
+    label = "Source" if len(meta["sources"]) == 1 else "Sources"
     low = (
         f' <span class="chart__low">{meta["low_confidence"]} plotted value(s) rest on a '
         "low-confidence source and are drawn faded.</span>"
         if meta.get("low_confidence")
         else ""
     )
-    columns = [c for c in meta["columns"] if c != "source_id"]
-    index = {c: i for i, c in enumerate(meta["columns"])}
-    head = "".join(f'<th scope="col">{escape(meta["columns"][c])}</th>' for c in columns)
+    titles = dict(meta["columns"])
+    index = {c: i for i, (c, _) in enumerate(meta["columns"])}
+    columns = [c for c in titles if c != "source_id"]
+    head = "".join(f'<th scope="col">{escape(titles[c])}</th>' for c in columns)
     body = "".join(
         "<tr>" + "".join(f"<td>{escape(_cell(row[index[c]]))}</td>" for c in columns) + "</tr>"
         for row in meta["rows"]
@@ -210,7 +213,7 @@ def figure_html(folder: Path, sources: dict, base: str) -> str:
         f'aria-describedby="{anchor}-desc" '
         f'style="aspect-ratio: {meta["width"]:g} / {meta["height"]:g}">{statics}</div>'
         f'<p class="chart__desc" id="{anchor}-desc">{escape(meta["description"])}</p>'
-        f'<p class="chart__sources"><strong>Source:</strong> {cited}.{low}</p>'
+        f'<p class="chart__sources"><strong>{label}:</strong> {cited}.{low}</p>'
         f'<details class="chart__data"><summary>Data table</summary>'
         f'<div class="chart__table"><table><caption>{escape(title)}</caption>'
         f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div></details>"

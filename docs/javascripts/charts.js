@@ -1,6 +1,7 @@
 // Progressive enhancement for <figure class="chart">. The inline static SVG *is* the chart (it
 // needs no script). On a reader's first pointer, touch or keyboard focus we fetch the Vega
-// runtime once and draw the interactive view over the static one, in the same box.
+// runtime once and draw the interactive view over the static one, in the same box. The runtime
+// is vl-convert's bundle (Vega + vega-embed), self-hosted: no CDN, no Node needed to build.
 (() => {
   "use strict";
   let runtime = null;
@@ -14,7 +15,7 @@
       runtime = new Promise((resolve, reject) => {
         const script = document.createElement("script");
         script.src = url;
-        script.onload = () => resolve(window.vega);
+        script.onload = () => resolve(window.vegaEmbed);
         script.onerror = () => reject(new Error("could not load " + url));
         document.head.appendChild(script);
       });
@@ -61,7 +62,7 @@
 
   async function render(figure) {
     const base = new URL(figure.dataset.base, location.href);
-    const vega = await loadVega(new URL("../../vega.js", base).href);
+    const embed = await loadVega(new URL("../../vega.js", base).href);
     const theme = scheme();
     const response = await fetch(new URL(theme + ".vg.json", base));
     const spec = await response.json();
@@ -74,13 +75,19 @@
       frame.appendChild(live);
     }
     const old = views.get(figure);
-    const view = new vega.View(vega.parse(spec), {
+    // The spec is already Vega (compiled at build time): mode "vega" skips Vega-Lite entirely.
+    const target = document.createElement("div");
+    target.className = "chart__view";
+    live.appendChild(target); // attached first, so Vega can measure the container's width
+    const { view } = await embed(target, spec, {
+      mode: "vega",
       renderer: "svg",
-      container: live,
+      actions: false,
+      defaultStyle: false, // no injected <style>: our CSS and the page's CSP stay in charge
       hover: true,
       tooltip: tooltip(frame),
     });
-    await view.runAsync();
+    for (const child of [...live.children]) if (child !== target) child.remove();
     if (old) old.finalize();
     views.set(figure, view);
     figure.dataset.theme = theme;

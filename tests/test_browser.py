@@ -1,0 +1,91 @@
+"""What readers see, in Debian's Chromium: static charts without JS, live ones with it."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+CHART = "figure.chart"
+
+
+def test_static_chart_is_visible_without_javascript(browser, server):
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(server)
+    svg = page.locator(f"{CHART} .chart__static--light svg").first
+    assert svg.is_visible()
+    box = svg.bounding_box()
+    assert box["width"] > 200 and box["height"] > 100
+    assert page.locator(f"{CHART} table tbody tr").count() > 3  # the data table is there too
+    context.close()
+
+
+def _go_live(page, figure):
+    figure.scroll_into_view_if_needed()
+    figure.locator(".chart__frame").hover()
+    page.wait_for_function(
+        "f => f.dataset.state === 'live'", arg=figure.element_handle(), timeout=15000
+    )
+
+
+def test_hover_shows_tooltip_with_the_real_value(watched, built_site):
+    page = watched.page
+    page.goto(watched.base)
+    figure = page.locator(CHART).first
+    name = figure.get_attribute("data-chart")
+    _go_live(page, figure)
+    rows = list(
+        csv.DictReader(
+            io.StringIO((built_site / "generated" / "charts" / name / "data.csv").read_text())
+        )
+    )
+    marks = figure.locator(".chart__live [aria-roledescription='bar']")
+    assert marks.count() == len(rows)
+    last = marks.nth(marks.count() - 1)
+    last.hover()
+    tip = figure.locator(".chart__tooltip")
+    tip.wait_for(state="visible")
+    latest = max(rows, key=lambda r: r["year"])
+    assert latest["year"] in tip.inner_text()
+    assert f"{float(latest['nev_sales_million']):.2f}" in tip.inner_text()
+
+
+def _toggle_scheme(page):
+    page.locator("form[data-md-component='palette'] label:visible").first.click()
+
+
+def test_toggling_colour_scheme_rerenders_the_chart(watched):
+    page = watched.page
+    page.goto(watched.base)
+    figure = page.locator(CHART).first
+    _go_live(page, figure)
+    assert figure.get_attribute("data-theme") == "light"
+    _toggle_scheme(page)
+    page.wait_for_function(
+        "f => f.dataset.theme === 'dark'", arg=figure.element_handle(), timeout=10000
+    )
+    background = figure.locator(".chart__live svg").first.evaluate(
+        "svg => getComputedStyle(svg).backgroundColor"
+    )
+    assert background == "rgb(30, 32, 41)"  # the dark theme's background, #1e2029
+    # The static image follows too, for readers who have not interacted yet.
+    assert figure.locator(".chart__static--dark svg").count() == 1
+
+
+def test_instant_navigation_renders_charts_on_both_pages(watched):
+    page = watched.page
+    page.goto(watched.base)
+    _go_live(page, page.locator(CHART).first)
+    page.evaluate("window.__samePage = true")
+    page.locator("a.md-nav__link[href$='policy-shift/']").first.click()
+    page.wait_for_url("**/policy-shift/")
+    assert page.evaluate("window.__samePage === true"), "navigation was a full page load"
+    page.locator("h1", has_text="The policy shift").wait_for()
+    figure = page.locator(CHART).first
+    assert figure.locator(".chart__static--light svg").is_visible()
+    _go_live(page, figure)
+    assert figure.locator(".chart__live svg").count() == 1

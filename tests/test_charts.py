@@ -1,0 +1,177 @@
+"""Every chart module builds from the real data into a valid, renderable, sourced chart."""
+
+from __future__ import annotations
+
+import ast
+import json
+from pathlib import Path
+
+import altair
+import jsonschema
+import pytest
+
+from scripts import build_charts
+from scripts.build_error import BuildError
+from scripts.load_data import load_package
+
+ROOT = Path(__file__).resolve().parent.parent
+CHARTS = build_charts.chart_names(ROOT / "charts")
+SCHEMA = json.loads(
+    (Path(altair.__file__).parent / "vegalite/v6/schema/vega-lite-schema.json").read_text()
+)
+
+
+@pytest.fixture(scope="module")
+def package():
+    return load_package(ROOT / "data")
+
+
+@pytest.fixture(scope="module")
+def built(package):
+    """Each chart's output files, built once for the module."""
+    out = {}
+    for name in CHARTS:
+        path = ROOT / "charts" / f"{name}.py"
+        module = build_charts._fresh_import(ROOT / "charts", name)
+        out[name] = build_charts.render_chart(name, module, package, path)
+    return out
+
+
+def test_there_are_charts():
+    assert CHARTS, "charts/ has no chart module"
+
+
+@pytest.mark.parametrize("name", CHARTS)
+def test_spec_validates_against_vega_lite_schema(built, name):
+    spec = json.loads(built[name]["spec.vl.json"])
+    jsonschema.Draft7Validator(SCHEMA).validate(spec)
+
+
+@pytest.mark.parametrize("name", CHARTS)
+def test_spec_survives_a_json_round_trip(built, name):
+    text = built[name]["spec.vl.json"].decode()
+    assert json.dumps(json.loads(text), sort_keys=True, ensure_ascii=False, indent=1) + "\n" == text
+
+
+@pytest.mark.parametrize("name", CHARTS)
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_compiles_to_vega_and_renders_svg(built, name, theme):
+    vega = json.loads(built[name][f"{theme}.vg.json"])
+    assert vega["$schema"].startswith("https://vega.github.io/schema/vega/")
+    assert vega["marks"], "compiled Vega has no marks"
+    svg = built[name][f"{theme}.svg"].decode()
+    assert svg.startswith("<svg") and "<path" in svg or "<rect" in svg
+
+
+@pytest.mark.parametrize("name", CHARTS)
+def test_themes_differ(built, name):
+    assert built[name]["light.svg"] != built[name]["dark.svg"]
+
+
+@pytest.mark.parametrize("name", CHARTS)
+def test_cites_only_sources_that_exist(built, package, name):
+    meta = json.loads(built[name]["figure.json"])
+    assert meta["sources"], "a chart must cite at least one source"
+    assert set(meta["sources"]) <= set(package.sources)
+
+
+@pytest.mark.parametrize("name", CHARTS)
+def test_title_and_description_come_from_the_docstring(built, name):
+    doc = ast.get_docstring(ast.parse((ROOT / "charts" / f"{name}.py").read_text()))
+    meta = json.loads(built[name]["figure.json"])
+    assert meta["title"] == doc.split("\n")[0].strip()
+    assert len(meta["description"]) > 40, "describe what the chart shows and its takeaway"
+    assert json.loads(built[name]["light.vg.json"])["description"].startswith(meta["title"])
+
+
+@pytest.mark.parametrize("name", CHARTS)
+def test_csv_holds_exactly_the_plotted_rows(built, name):
+    meta = json.loads(built[name]["figure.json"])
+    lines = built[name]["data.csv"].decode().strip().split("\n")
+    assert len(lines) - 1 == len(meta["rows"])
+    assert lines[0].split(",") == [c for c, _ in meta["columns"]]
+
+
+@pytest.mark.parametrize("name", CHARTS)
+def test_every_mark_has_a_tooltip(built, name):
+    spec = json.loads(built[name]["spec.vl.json"])
+
+    def marks(node):
+        if isinstance(node, dict):
+            if "mark" in node:
+                yield node
+            for key in ("layer", "vconcat", "hconcat", "concat"):
+                for child in node.get(key, []):
+                    yield from marks(child)
+            if "spec" in node:
+                yield from marks(node["spec"])
+
+    for m in marks(spec):
+        mark = m["mark"]["type"] if isinstance(m["mark"], dict) else m["mark"]
+        if mark in ("rule", "text") and "tooltip" not in m.get("encoding", {}):
+            continue  # annotations: their words are on the chart itself
+        assert "tooltip" in m.get("encoding", {}) or (
+            isinstance(m["mark"], dict) and m["mark"].get("tooltip")
+        ), f"{mark} mark without tooltip"
+
+
+def _module(tmp_path: Path, body: str) -> Path:
+    charts = tmp_path / "charts"
+    charts.mkdir()
+    (charts / "_theme.py").write_text((ROOT / "charts" / "_theme.py").read_text())
+    (charts / "broken.py").write_text(body)
+    return charts
+
+
+GOOD_HEAD = '"""A title\n\nA description long enough to say what it shows and why.\n"""\n'
+BROKEN_CHARTS = [
+    (
+        "raises",
+        GOOD_HEAD + "import altair as alt\nTABLES = ('nev_market_annual',)\n"
+        "def chart(data):\n    raise ValueError('boom')\n",
+        "chart() raised",
+        8,
+    ),
+    (
+        "returns_none",
+        GOOD_HEAD + "TABLES = ('nev_market_annual',)\ndef chart(data):\n    return None\n",
+        "expected an Altair chart",
+        None,
+    ),
+    (
+        "unknown_field",
+        GOOD_HEAD + "import altair as alt\nTABLES = ('nev_market_annual',)\n"
+        "def chart(data):\n    df = data['nev_market_annual'][['period', 'value', 'source_id']]\n"
+        "    return alt.Chart(df).mark_bar()"
+        ".encode(x='period:O', y='valeu:Q', tooltip=['value:Q'])\n",
+        "valeu",
+        None,
+    ),
+    (
+        "unknown_table",
+        GOOD_HEAD + "TABLES = ('no_such_table',)\ndef chart(data):\n    return 1\n",
+        "no_such_table",
+        None,
+    ),
+    (
+        "no_docstring",
+        "TABLES = ('nev_market_annual',)\ndef chart(data):\n    return 1\n",
+        "no docstring",
+        1,
+    ),
+    ("syntax_error", GOOD_HEAD + "TABLES = ('nev_market_annual',\n", "syntax error", None),
+]
+
+
+@pytest.mark.parametrize("case,body,says,line", BROKEN_CHARTS, ids=[b[0] for b in BROKEN_CHARTS])
+def test_broken_chart_module_names_module_and_problem(tmp_path, package, case, body, says, line):
+    charts = _module(tmp_path, body)
+    with pytest.raises(BuildError) as caught:
+        src = (charts / "broken.py").read_bytes()
+        build_charts._declared_tables(src, charts / "broken.py")
+        module = build_charts._fresh_import(charts, "broken")
+        build_charts.render_chart("broken", module, package, charts / "broken.py")
+    message = str(caught.value)
+    assert "broken.py" in message and says in message, message
+    if line:
+        assert caught.value.line == line, message
