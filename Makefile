@@ -1,5 +1,8 @@
 # The four commands of the README: serve, test, build, bench. Each installs what it needs.
 SHELL := /bin/bash
+.SHELLFLAGS := -eo pipefail -c
+# This machine's pip config names local indexes that may be absent; their warnings are noise.
+QUIET_PIP := 2>&1 | { grep -v "^WARNING: Location" || true; }
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -13,12 +16,12 @@ export CHROMIUM
 ## Environments: a project-local venv from hashed lock files; the repo root is put on its path.
 $(VENV)/.site: requirements/site.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements/site.lock
+	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements/site.lock $(QUIET_PIP)
 	$(PY) -c "import site, pathlib; pathlib.Path(site.getsitepackages()[0], 'explainer.pth').write_text('$(CURDIR)\n')"
 	touch $@
 
 $(VENV)/.test: $(VENV)/.site requirements/test.lock
-	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements/site.lock -r requirements/test.lock
+	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements/site.lock -r requirements/test.lock $(QUIET_PIP)
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
