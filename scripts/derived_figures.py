@@ -31,6 +31,51 @@ DERIVED: tuple[Derived, ...] = (
         formula="NEV exports 2025 ÷ NEV sales 2025 × 100 (both CAAM)",
         compute=lambda exports, sales: exports / sales * 100,
     ),
+    # The channel advantage (docs/channel.md) and the claims check (docs/claims.md).
+    Derived(
+        id="our_aito_growth_2024",
+        metric="AITO deliveries 2024 as a multiple of 2023",
+        unit="times",
+        inputs=("aito_deliveries_2024", "aito_deliveries_2023"),
+        formula="AITO deliveries 2024 ÷ AITO deliveries 2023",
+        compute=lambda y2024, y2023: y2024 / y2023,
+    ),
+    Derived(
+        id="our_m9_share_of_aito_2024",
+        metric="AITO M9 as a share of all AITO deliveries (2024)",
+        unit="percent",
+        inputs=("aito_m9_deliveries_2024", "aito_deliveries_2024"),
+        formula="M9 deliveries 2024 ÷ AITO deliveries 2024 × 100",
+        compute=lambda m9, aito: m9 / aito * 100,
+        decimals=0,
+    ),
+    Derived(
+        id="our_li_lead_over_aito_2024_06",
+        metric="Li Auto deliveries minus AITO deliveries (June 2024)",
+        unit="vehicles",
+        inputs=("li_auto_deliveries_2024_06", "aito_deliveries_2024_06"),
+        formula="Li Auto June 2024 deliveries − AITO June 2024 deliveries",
+        compute=lambda li, aito: li - aito,
+        decimals=0,
+    ),
+    Derived(
+        id="our_aito_lead_over_li_2025_06",
+        metric="AITO deliveries minus Li Auto deliveries (June 2025)",
+        unit="vehicles",
+        inputs=("aito_deliveries_2025_06", "li_auto_deliveries_2025_06"),
+        formula="AITO June 2025 deliveries − Li Auto June 2025 deliveries",
+        compute=lambda aito, li: aito - li,
+        decimals=0,
+    ),
+    Derived(
+        id="our_fee_per_vehicle_usd",
+        metric="media estimate of Huawei fees per AITO, in US dollars",
+        unit="US dollars per vehicle",
+        inputs=("seres_huawei_fee_per_vehicle", "fx_cny_usd_2025_01"),
+        formula="fee per AITO (yuan, media estimate) ÷ yuan per US dollar (Fed, January 2025)",
+        compute=lambda yuan, rate: yuan / rate,
+        decimals=0,
+    ),
 )
 
 
