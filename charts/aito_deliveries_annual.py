@@ -3,8 +3,8 @@
 Bars show how many AITO cars were delivered in each full year, 2022 to 2025, as reported by the
 company, its Hong Kong prospectus and the press; dashed lines mark the 100,000th, 400,000th and
 1,000,000th AITO to leave the factory (production, not deliveries). Deliveries roughly quadrupled
-in 2024, the first full year of the new M7 and the M9; the 2023 bar is faded because it rests on
-a single source, and the 2025 bar is a floor ("more than").
+in 2024, the first full year of the new M7 and the M9. Faded marks rest on a single secondary
+source (the 2023 total and the first two milestones); the 2025 bar is a floor ("more than").
 """
 
 from __future__ import annotations
@@ -99,10 +99,16 @@ def chart(data: dict[str, pd.DataFrame]) -> alt.Chart:
         .transform_filter(is_bar)
     )
     # Milestones are production counts, so they are lines with words, never bar heights.
-    milestone_rules = base.mark_rule(strokeDash=[4, 3], strokeWidth=1.5).transform_filter(~is_bar)
+    # Milestones from a single secondary source are faded like the 2023 bar.
+    faded = alt.condition("datum.confidence === 'low'", alt.value(0.45), alt.value(1))
+    milestone_rules = (
+        base.mark_rule(strokeDash=[4, 3], strokeWidth=1.5)
+        .encode(opacity=faded)
+        .transform_filter(~is_bar)
+    )
     milestone_labels = (
         base.mark_text(align="right", dx=-4, baseline="top", fontSize=11)
-        .encode(y=alt.value(2), text="label:N")
+        .encode(y=alt.value(2), text="label:N", opacity=faded)
         .transform_filter(~is_bar)
     )
     return alt.layer(

@@ -42,7 +42,7 @@ def chart(data: dict[str, pd.DataFrame]) -> alt.Chart:
     ).sort_values(["period", "brand"])
     order = list(dict.fromkeys(plotted["month"]))
 
-    y = alt.Y("month:O", title=None, sort=order, axis=alt.Axis(labelFontWeight="bold"))
+    y = alt.Y("month:O", title=None, sort=order, axis=alt.Axis(minExtent=70))
     y_offset = alt.YOffset("brand:N", sort=list(BRANDS))
     tooltip = [
         alt.Tooltip("month:O", title="Month"),

@@ -45,7 +45,14 @@ def chart(data: dict[str, pd.DataFrame]) -> alt.Chart:
         "verdict:N",
         title=None,
         scale=alt.Scale(domain=list(VERDICTS.values())),
-        axis=alt.Axis(labelExpr=label_expr, labelFontSize=13, labelPadding=8, ticks=False),
+        axis=alt.Axis(
+            labelExpr=label_expr,
+            labelFontSize=13,
+            labelPadding=8,
+            ticks=False,
+            # Room for the labels in wider browser fonts than the static renderer measures.
+            minExtent=150,
+        ),
     )
     x = alt.X("position:O", title=None, axis=None)
     tooltip = [
