@@ -77,7 +77,7 @@ def chart(data: dict[str, pd.DataFrame]) -> alt.Chart:
     is_bar = alt.datum.kind == "Deliveries in the year"
     # A bar spans its whole year on the time axis, so the milestones fall where they happened.
     year_bars = (
-        base.mark_bar(stroke="white", strokeWidth=1)
+        base.mark_bar(xOffset=1, x2Offset=-1)  # a hairline gap between years, any theme
         .encode(
             x2="end:T",
             y=alt.Y(

@@ -62,18 +62,20 @@ def chart(data: dict[str, pd.DataFrame]) -> alt.Chart:
         alt.Tooltip("confidence:N", title="Confidence"),
     ]
     base = alt.Chart().encode(x=x, y=y, tooltip=tooltip)
+    low = alt.datum.confidence == "low"
     # One colour per verdict, but the row and its label say the same: colour is a second cue.
-    squares = base.mark_square(size=1100).encode(
-        color=alt.Color(
-            "verdict:N",
-            scale=alt.Scale(
-                domain=list(VERDICTS.values()),
-                range=["#009E73", "#E69F00", "#767676", "#D55E00"],
-            ),
-            legend=None,
-        ),
-        # Fade the verdicts that rest on one secondary source.
-        opacity=alt.condition("datum.confidence === 'low'", alt.value(0.45), alt.value(1)),
+    # Verdicts resting on one secondary source are faded: pale fill, full-colour outline.
+    colours = alt.Scale(
+        domain=list(VERDICTS.values()), range=["#009E73", "#E69F00", "#767676", "#D55E00"]
     )
+    squares = base.mark_square(size=1100, strokeWidth=2, opacity=1).encode(
+        fill=alt.Fill("verdict:N", scale=colours, legend=None),
+        stroke=alt.Stroke("verdict:N", scale=colours, legend=None),
+        fillOpacity=alt.condition(low, alt.value(0.3), alt.value(1)),
+    )
+    # Black reads on the full-colour squares in both themes; on the pale ones the theme's own
+    # text colour does.
     ids = base.mark_text(fontSize=11, fontWeight="bold", color="black").encode(text="claim_id:N")
-    return alt.layer(squares, ids, data=plotted).properties(height=200)
+    pale_ids = base.mark_text(fontSize=11, fontWeight="bold").encode(text="claim_id:N")
+    ids, pale_ids = ids.transform_filter(~low), pale_ids.transform_filter(low)
+    return alt.layer(squares, ids, pale_ids, data=plotted).properties(height=200)

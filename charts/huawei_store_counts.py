@@ -125,8 +125,9 @@ def chart(data: dict[str, pd.DataFrame]) -> alt.Chart:
             fill=alt.Fill("kind:N", title=None, scale=kinds(PALETTE_LIGHT[0], "transparent")),
             stroke=alt.Stroke("kind:N", title=None, scale=kinds(*PALETTE_LIGHT[:2])),
             shape=alt.Shape("kind:N", title=None, scale=kinds("circle", "diamond")),
-            # Fade the one count that rests on a blog post.
-            opacity=alt.condition("datum.confidence === 'low'", alt.value(0.45), alt.value(1)),
+            # Fade the one count that rests on a blog post: a pale fill, outline kept, so it stays
+            # visible on the dark background too.
+            fillOpacity=alt.condition("datum.confidence === 'low'", alt.value(0.35), alt.value(1)),
         )
         .transform_filter(~is_event)
     )
