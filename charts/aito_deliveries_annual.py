@@ -1,0 +1,116 @@
+"""AITO deliveries by year, with the brand's production milestones
+
+Bars show how many AITO cars were delivered in each full year, 2022 to 2025, as reported by the
+company, its Hong Kong prospectus and the press; dashed lines mark the 100,000th, 400,000th and
+1,000,000th AITO to leave the factory (production, not deliveries). Deliveries roughly quadrupled
+in 2024, the first full year of the new M7 and the M9. Faded marks rest on a single secondary
+source (the 2023 total and the first two milestones); the 2025 bar is a floor ("more than").
+"""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+
+TABLES = ("deliveries",)
+
+# One figure per year. Where sources disagree, the company's own exact count wins over rounded
+# figures: 2022 uses 76,180 (AITO data via SCMP), not the prospectus's ~78,000 or Reuters' ~80,000.
+ANNUAL = (
+    "aito_deliveries_2022",
+    "aito_deliveries_2023",
+    "aito_deliveries_2024",
+    "aito_deliveries_2025",
+)
+MILESTONES = ("aito_100k_milestone", "aito_400k_milestone", "aito_1m_milestone")
+
+
+def chart(data: dict[str, pd.DataFrame]) -> alt.Chart:
+    """Year-wide bars of AITO deliveries, overlaid with dated production-milestone rules."""
+    rows = data["deliveries"].set_index("id")
+    annual = rows.loc[list(ANNUAL)]
+    floor = annual["metric"].str.contains("more than")
+    bars = pd.DataFrame(
+        {
+            "kind": "Deliveries in the year",
+            "period": annual["period"],
+            "start": annual["period"] + "-01-01",
+            "end": annual["period"] + "-12-31",
+            "deliveries": annual["value"],
+            "label": [
+                f"{v:,.0f}" + ("+" if f else "")
+                for v, f in zip(annual["value"], floor, strict=True)
+            ],
+            "source_id": annual["source_id"],
+            "confidence": annual["confidence"],
+        }
+    )
+    marks = rows.loc[list(MILESTONES)]
+    rules = pd.DataFrame(
+        {
+            "kind": "Production milestone",
+            "period": marks["period"],
+            "start": marks["period"],
+            "end": marks["period"],
+            "deliveries": float("nan"),  # a production count, not deliveries: kept off the y axis
+            "label": [f"{v:,.0f}th AITO built" for v in marks["value"]],
+            "source_id": marks["source_id"],
+            "confidence": marks["confidence"],
+        }
+    )
+    plotted = pd.concat([bars, rules]).reset_index(drop=True)
+
+    x = alt.X(
+        "start:T",
+        title=None,
+        scale=alt.Scale(domain=["2022-01-01", "2026-03-01"]),
+        axis=alt.Axis(format="%Y", tickCount="year"),
+    )
+    tooltip = [
+        alt.Tooltip("kind:N", title="What"),
+        alt.Tooltip("period:N", title="Period or date"),
+        alt.Tooltip("deliveries:Q", title="AITO deliveries", format=",.0f"),
+        alt.Tooltip("label:N", title="Label"),
+        alt.Tooltip("confidence:N", title="Confidence"),
+    ]
+    base = alt.Chart().encode(x=x, tooltip=tooltip)
+    is_bar = alt.datum.kind == "Deliveries in the year"
+    # A bar spans its whole year on the time axis, so the milestones fall where they happened.
+    year_bars = (
+        base.mark_bar(xOffset=1, x2Offset=-1)  # a hairline gap between years, any theme
+        .encode(
+            x2="end:T",
+            y=alt.Y(
+                "deliveries:Q",
+                title="AITO deliveries per year (vehicles)",
+                # Headroom above the tallest bar keeps the milestone labels clear of it.
+                scale=alt.Scale(domain=[0, 520_000]),
+            ),
+            y2=alt.datum(0),
+            # Fade the year that rests on one secondary source.
+            opacity=alt.condition("datum.confidence === 'low'", alt.value(0.45), alt.value(1)),
+        )
+        .transform_filter(is_bar)
+    )
+    # Labels start at the left edge of their bar, clear of the mid-year milestone lines.
+    bar_labels = (
+        base.mark_text(align="left", dx=6, dy=-6, baseline="bottom", fontSize=12)
+        .encode(y="deliveries:Q", text="label:N")
+        .transform_filter(is_bar)
+    )
+    # Milestones are production counts, so they are lines with words, never bar heights.
+    # Milestones from a single secondary source are faded like the 2023 bar.
+    faded = alt.condition("datum.confidence === 'low'", alt.value(0.45), alt.value(1))
+    milestone_rules = (
+        base.mark_rule(strokeDash=[4, 3], strokeWidth=1.5)
+        .encode(opacity=faded)
+        .transform_filter(~is_bar)
+    )
+    milestone_labels = (
+        base.mark_text(align="right", dx=-4, baseline="top", fontSize=11)
+        .encode(y=alt.value(2), text="label:N", opacity=faded)
+        .transform_filter(~is_bar)
+    )
+    return alt.layer(
+        year_bars, bar_labels, milestone_rules, milestone_labels, data=plotted
+    ).properties(height=320)
