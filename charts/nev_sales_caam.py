@@ -1,9 +1,11 @@
-"""China's new-energy vehicle sales by year (CAAM)
+"""China's new-energy vehicle sales and share by year, with policy milestones (CAAM)
 
-How many battery-electric, plug-in hybrid and fuel-cell vehicles China's makers sold each year,
-2014 to 2025: passenger and commercial, wholesale, exports included, as counted by CAAM. Sales
-fell only once (2019, after the subsidy was halved) and kept climbing after the national purchase
-subsidy ended on 31 December 2022.
+Bars show how many battery-electric, plug-in hybrid and fuel-cell vehicles China's makers sold
+each year from 2014 to 2025, as counted by CAAM (passenger and commercial, wholesale, exports
+included); dots below show NEVs' share of all vehicle sales in the years a share was found.
+Vertical lines mark when the purchase-tax exemption began and was extended, and when the
+national purchase subsidy was halved and then ended: sales fell only once, in 2019, and grew
+fastest after the subsidy ended on 31 December 2022.
 """
 
 from __future__ import annotations
@@ -11,34 +13,189 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-TABLES = ("nev_market_annual",)
+from charts._annual import BAR_END, BAR_START, PANEL_WIDTH, caam_sales, mid_year, time_x
+
+TABLES = ("nev_market_annual", "events")
+FIRST, LAST = 2014, 2025
+STRIP_HEIGHT = 54
+
+# The milestones drawn, by events.csv id: our short label for the strip, and its lane (0 = top).
+# Each label's line drops from its lane to the chart, so lanes are chosen such that no line
+# crosses a label in a lower lane.
+MILESTONES = {
+    "ev_2014_09_01_tax_exemption": ("Tax exemption starts", 0),
+    "ev_2017_12_27_tax_exemption_to_2020": ("Tax: to 2020", 0),
+    "ev_2019_06_26_subsidy_2019_in_force": ("Subsidy halved", 0),
+    "ev_2020_04_23_tax_exemption_to_2022": ("Tax: to 2022", 1),
+    "ev_2022_08_19_tax_exemption_to_2023": ("Tax: to 2023", 0),
+    "ev_2022_12_31_subsidy_programme_ends": ("Subsidy ends", 1),
+    "ev_2023_06_21_tax_break_to_2027": ("Tax: to 2027, capped", 2),
+}
+KINDS = ["NEV sales", "Purchase tax", "Subsidy"]
+
+
+def _rows(data: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    annual = data["nev_market_annual"]
+    sales = caam_sales(annual)
+    share = annual[
+        annual["metric"].isin(["NEV share of new vehicle sales", "NEV market penetration"])
+    ]
+    events = data["events"].set_index("id").loc[list(MILESTONES)].reset_index()
+    sales_rows = pd.DataFrame(
+        {
+            "series": "NEV sales",
+            "period": sales["period"],
+            "value": sales["value"] / 1e6,
+            "unit": "million vehicles",
+            "detail": "",
+            "_x": sales["year"].astype(str) + BAR_START,
+            "_x2": sales["year"].astype(str) + BAR_END,
+            "_kind": "NEV sales",
+            "confidence": sales["confidence"],
+            "source_id": sales["source_id"],
+        }
+    )
+    year = share["period"].str[:4].astype(int)
+    partial = share["period"].str.contains("/")
+    share_rows = pd.DataFrame(
+        {
+            "series": "NEV share",
+            "period": share["period"],
+            "value": share["value"],
+            "unit": "percent of all vehicle sales",
+            # Say on the mark what is not a plain CAAM full-year figure.
+            "detail": partial.map({True: "January–November only", False: ""}).where(
+                ~share["entity"].str.contains("MIIT"), "MIIT figure"
+            ),
+            "_x": year.map(mid_year),
+            "_x2": None,
+            "_label": share["value"].map(lambda v: f"{v:g}%")
+            + partial.map({True: " (Jan–Nov)", False: ""}).where(
+                ~share["entity"].str.contains("MIIT"), " (MIIT)"
+            ),
+            "_kind": "NEV sales",
+            "confidence": share["confidence"],
+            "source_id": share["source_id"],
+        }
+    )
+    milestone_rows = pd.DataFrame(
+        {
+            "series": "Policy milestone",
+            "period": events["date"],
+            "value": None,
+            "unit": "",
+            "detail": events["event"],
+            "_x": events["date"],
+            "_x2": None,
+            "_kind": events["category"].map({"tax": "Purchase tax", "subsidy": "Subsidy"}),
+            "_short": events["id"].map(lambda i: MILESTONES[i][0]),
+            "_lane": events["id"].map(lambda i: MILESTONES[i][1]),
+            "confidence": events["confidence"],
+            "source_id": events["source_id"],
+        }
+    )
+    return pd.concat([sales_rows, share_rows, milestone_rows], ignore_index=True)
 
 
 def chart(data: dict[str, pd.DataFrame]) -> alt.Chart:
-    """Bar chart of CAAM annual NEV sales, in millions of vehicles."""
-    rows = data["nev_market_annual"]
-    rows = rows[(rows["metric"] == "NEV sales") & rows["entity"].str.contains("CAAM")]
-    plotted = pd.DataFrame(
-        {
-            "year": rows["period"].astype(int),
-            "nev_sales_million": rows["value"] / 1e6,
-            "confidence": rows["confidence"],
-            "source_id": rows["source_id"],
-        }
-    ).sort_values("year")
-    return (
-        alt.Chart(plotted)
-        .mark_bar()
-        .encode(
-            x=alt.X("year:O", title=None, axis=alt.Axis(labelAngle=0)),
-            y=alt.Y("nev_sales_million:Q", title="NEV sales, million vehicles (CAAM)"),
-            # Fade bars resting on a single or secondary source, so doubt is visible at a glance.
-            opacity=alt.condition("datum.confidence === 'high'", alt.value(1), alt.value(0.55)),
-            tooltip=[
-                alt.Tooltip("year:O", title="Year"),
-                alt.Tooltip("nev_sales_million:Q", title="NEV sales (million)", format=".2f"),
-                alt.Tooltip("confidence:N", title="Confidence"),
-            ],
-        )
-        .properties(height=280)
+    """Sales bars over a share panel on one year axis, policy milestones as labelled rules."""
+    base = alt.Chart(_rows(data))
+    x = time_x("_x", FIRST, LAST)
+    kind = alt.Color("_kind:N", scale=alt.Scale(domain=KINDS), legend=None)
+    # Tax rules dashed, subsidy rules solid: the line style, not only its colour, says which.
+    dash = alt.StrokeDash(
+        "_kind:N",
+        scale=alt.Scale(domain=["Purchase tax", "Subsidy"], range=[[5, 3], [1, 0]]),
+        legend=None,
     )
+    # Fade marks resting on a low-confidence source, so doubt is visible at a glance.
+    opacity = alt.condition("datum.confidence === 'low'", alt.value(0.5), alt.value(1))
+    is_milestone = alt.datum.series == "Policy milestone"
+    milestone_tip = [
+        alt.Tooltip("period:N", title="Date or year"),
+        alt.Tooltip("detail:N", title="What happened / note"),
+        alt.Tooltip("confidence:N", title="Confidence"),
+    ]
+    rules = (
+        base.transform_filter(is_milestone)
+        .mark_rule(strokeWidth=1.5)
+        .encode(x=x, color=kind, strokeDash=dash, tooltip=milestone_tip)
+    )
+
+    strip = (
+        base.transform_filter(is_milestone)
+        .mark_text(align="left", dx=4, fontSize=11, baseline="middle")
+        .encode(
+            x=time_x("_x", FIRST, LAST, labels=False, ticks=False, domain=False),
+            y=alt.Y("_lane:O", axis=None),
+            text="_short:N",
+            color=kind,
+            tooltip=milestone_tip,
+        )
+        .properties(width=PANEL_WIDTH, height=STRIP_HEIGHT)
+    )
+    # A leader line from each label down to the panels below, so label and rule read as one.
+    strip_ticks = (
+        base.transform_filter(is_milestone)
+        .mark_rule(strokeWidth=1.5)
+        .encode(
+            x=time_x("_x", FIRST, LAST, labels=False, ticks=False, domain=False),
+            y=alt.Y("_lane:O", axis=None),
+            y2=alt.value(STRIP_HEIGHT),
+            color=kind,
+            strokeDash=dash,
+            tooltip=milestone_tip,
+        )
+    )
+
+    sales = base.transform_filter(alt.datum.series == "NEV sales")
+    bars = sales.mark_bar().encode(
+        x=time_x("_x", FIRST, LAST, labels=False, ticks=False),
+        x2="_x2:T",
+        y=alt.Y("value:Q", title="NEV sales, million vehicles (CAAM)"),
+        y2=alt.datum(0),
+        color=kind,
+        opacity=opacity,
+        tooltip=[
+            alt.Tooltip("period:N", title="Date or year"),
+            alt.Tooltip("value:Q", title="Value", format=",.3~f"),
+            alt.Tooltip("unit:N", title="Unit"),
+            alt.Tooltip("confidence:N", title="Confidence"),
+        ],
+    )
+    sales_panel = (
+        alt.layer(bars, rules.encode(x=time_x("_x", FIRST, LAST, labels=False, ticks=False)))
+        .resolve_scale(color="shared")
+        .properties(width=PANEL_WIDTH, height=230)
+    )
+
+    share = base.transform_filter(alt.datum.series == "NEV share")
+    share_tip = [
+        alt.Tooltip("period:N", title="Date or year"),
+        alt.Tooltip("value:Q", title="Value", format=",.3~f"),
+        alt.Tooltip("unit:N", title="Unit"),
+        alt.Tooltip("detail:N", title="What happened / note"),
+        alt.Tooltip("confidence:N", title="Confidence"),
+    ]
+    share_y = alt.Y(
+        "value:Q",
+        title=["NEV share of all", "vehicle sales, % (CAAM)"],
+        scale=alt.Scale(domain=[0, 60]),
+        axis=alt.Axis(values=[0, 20, 40, 60]),
+    )
+    # Dots, not a line: the years without a share stay visibly empty.
+    dots = share.mark_point(filled=True, size=60).encode(
+        x=x, y=share_y, opacity=opacity, tooltip=share_tip
+    )
+    dot_labels = share.mark_text(dy=-12, fontSize=11).encode(
+        x=x,
+        y=share_y,
+        text=alt.Text("_label:N"),
+        opacity=opacity,
+        tooltip=share_tip,
+    )
+    share_panel = alt.layer(rules, dots, dot_labels).properties(width=PANEL_WIDTH, height=130)
+
+    return alt.vconcat(
+        alt.layer(strip_ticks, strip), sales_panel, share_panel, spacing=6
+    ).resolve_scale(x="shared", color="shared")

@@ -94,6 +94,24 @@ DERIVED: tuple[Derived, ...] = (
         compute=lambda yuan, rate: yuan / rate,
         decimals=0,
     ),
+    # The policy shift (docs/policy-shift.md).
+    Derived(
+        id="our_nev_sales_multiple_2025_vs_2022",
+        metric="NEV sales in 2025 as a multiple of 2022, the last subsidised year (CAAM)",
+        unit="times",
+        inputs=("caam_nev_sales_2025", "caam_nev_sales_2022"),
+        formula="NEV sales 2025 ÷ NEV sales 2022 (both CAAM)",
+        compute=lambda sales_2025, sales_2022: sales_2025 / sales_2022,
+    ),
+    Derived(
+        id="our_caam_nev_domestic_2025",
+        metric="NEV sales excluding exports (CAAM, 2025)",
+        unit="vehicles",
+        inputs=("caam_nev_sales_2025", "caam_nev_exports_2025"),
+        formula="NEV sales 2025 − NEV exports 2025 (both CAAM)",
+        compute=lambda sales, exports: sales - exports,
+        decimals=0,
+    ),
 )
 
 
