@@ -36,6 +36,7 @@ from scripts.load_data import DataPackage, load_package
 ROOT = Path(__file__).resolve().parent.parent
 STATIC_WIDTH = 640
 THEMES = ("light", "dark")
+COMPOSED = {"vconcat", "hconcat", "concat", "facet", "repeat"}
 
 
 def log(message: str) -> None:
@@ -43,7 +44,7 @@ def log(message: str) -> None:
 
 
 def dumps(obj: object) -> str:
-    return json.dumps(obj, sort_keys=True, ensure_ascii=False, indent=1) + "\n"
+    return json.dumps(obj, sort_keys=True, ensure_ascii=False, indent=1, allow_nan=False) + "\n"
 
 
 def chart_names(charts_dir: Path) -> list[str]:
@@ -113,12 +114,13 @@ def _versions() -> str:
 
 
 def input_key(name: str, module_src: bytes, tables: tuple[str, ...], pkg: DataPackage) -> str:
-    """Hash exactly what a chart's output depends on."""
+    """Hash exactly what a chart's output depends on (its module, every chart helper, data)."""
     h = hashlib.sha256()
+    helpers = [p.read_bytes() for p in sorted((ROOT / "charts").glob("_*.py"))]
     for part in (
         name.encode(),
         module_src,
-        (ROOT / "charts" / "_theme.py").read_bytes(),
+        *helpers,
         Path(__file__).read_bytes(),
         _versions().encode(),
     ):
@@ -244,13 +246,15 @@ def render_chart(name: str, module, pkg: DataPackage, module_path: Path) -> dict
             expected=f"one of {sorted(plotted.columns)}",
         )
 
+    base = _no_nan(base)
     base.pop("$schema", None)
     base["description"] = f"{title}. {description}"
     files: dict[str, bytes] = {}
     for theme in THEMES:
         spec = copy.deepcopy(base)
         spec["config"] = _theme.config(theme)
-        spec.setdefault("width", STATIC_WIDTH)
+        if not COMPOSED & spec.keys():  # concatenated charts size each panel themselves
+            spec.setdefault("width", STATIC_WIDTH)
         spec["$schema"] = alt.SCHEMA_URL
         try:
             svg = vlc.vegalite_to_svg(spec)
@@ -287,6 +291,17 @@ def render_chart(name: str, module, pkg: DataPackage, module_path: Path) -> dict
     }
     files["figure.json"] = dumps(meta).encode()
     return files
+
+
+def _no_nan(node: object) -> object:
+    """Replace NaN (a gap in the data) with null: NaN is not JSON, and a gap stays a gap."""
+    if isinstance(node, float) and node != node:
+        return None
+    if isinstance(node, dict):
+        return {k: _no_nan(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_no_nan(v) for v in node]
+    return node
 
 
 def _svg_size(svg: bytes) -> tuple[float, float]:
