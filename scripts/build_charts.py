@@ -358,6 +358,14 @@ def figures(pkg: DataPackage) -> dict:
                     },
                     "value": row["value"],
                 }
+    for d in derived_figures.DERIVED:
+        if d.unit not in pkg.units:
+            raise BuildError(
+                "scripts/derived_figures.py",
+                f"'{d.id}' has unit '{d.unit}'",
+                field="unit",
+                expected="a unit listed in data/datapackage.json x_units",
+            )
     try:
         out.update(derived_figures.compute_all(out))
     except KeyError as err:

@@ -88,7 +88,7 @@ DERIVED: tuple[Derived, ...] = (
     Derived(
         id="our_fee_per_vehicle_usd",
         metric="media estimate of Huawei fees per AITO, in US dollars",
-        unit="US dollars per vehicle",
+        unit="usd_per_vehicle",
         inputs=("seres_huawei_fee_per_vehicle", "fx_cny_usd_2025_01"),
         formula="fee per AITO (yuan, media estimate) ÷ yuan per US dollar (Fed, January 2025)",
         compute=lambda yuan, rate: yuan / rate,
