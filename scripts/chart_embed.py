@@ -31,20 +31,28 @@ def _attr(text: object) -> str:
     return escape(str(text), quote=True)
 
 
+# Big counts in the words readers use, applied only where no digit is lost.
+SCALES = {
+    "vehicles": (1_000_000, "million vehicles"),
+    "yuan": (1_000_000, "million yuan"),
+    "yuan_per_vehicle": (1_000_000, "million yuan per vehicle"),
+    "million_yuan": (1_000, "billion yuan"),
+}
+
+
 def format_value(value: str, unit: str, units: dict) -> str:
     """Format a data value with its unit label, never rounding away a digit the source gave."""
-    label = units.get(unit, {})
     number = float(value)
-    text = f"{number:,.{_decimals(value)}f}"
-    if unit in ("vehicles", "yuan", "yuan_per_vehicle") and abs(number) >= 1_000_000:
-        millions = number / 1_000_000
-        decimals = next((d for d in range(4) if round(millions, d) == millions), None)
+    if unit in SCALES and abs(number) >= SCALES[unit][0]:
+        factor, words = SCALES[unit]
+        scaled = number / factor
+        decimals = next((d for d in range(4) if round(scaled, d) == scaled), None)
         if decimals is not None:
-            text = f"{millions:,.{decimals}f} million"
-    symbol = label.get("symbol", "")
-    if symbol:
-        return f"{text}{symbol}" if symbol == "%" else f"{text} {symbol}"
-    return f"{text} {label.get('label', unit)}".strip()
+            return f"{scaled:,.{decimals}f} {words}"
+    text = f"{number:,.{_decimals(value)}f}"
+    if units.get(unit, {}).get("symbol") == "%":
+        return f"{text}%"
+    return f"{text} {units.get(unit, {}).get('label', unit).split(' (')[0]}"
 
 
 def _decimals(value: str) -> int:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 
 import pytest
 import yaml
 
+from scripts.chart_embed import format_value
 from tests.conftest import ROOT, run_build
 
 
@@ -84,3 +86,20 @@ def test_embed_syntax_inside_code_is_left_alone(project):
     assert result.returncode == 0, result.stderr
     html = (project / "site" / "policy-shift" / "index.html").read_text()
     assert "{{ chart name }}" in html and "{{ chart also_not_a_chart }}" in html
+
+
+@pytest.mark.parametrize(
+    "value,unit,shown",
+    [
+        ("12870000", "vehicles", "12.87 million vehicles"),
+        ("1234567", "vehicles", "1,234,567 vehicles"),  # no digit rounded away
+        ("145176", "million_yuan", "145.176 billion yuan"),
+        ("-2450", "million_yuan", "-2.45 billion yuan"),
+        ("-2450.5", "million_yuan", "-2,450.5 million yuan"),  # would need 4 decimals
+        ("47.9", "percent", "47.9%"),
+        ("140000", "yuan_per_vehicle", "140,000 yuan per vehicle"),
+    ],
+)
+def test_prose_figures_keep_every_digit_the_source_gave(value, unit, shown):
+    units = json.loads((ROOT / "data" / "datapackage.json").read_text())["x_units"]
+    assert format_value(value, unit, units) == shown
