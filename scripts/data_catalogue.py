@@ -1,0 +1,396 @@
+"""Markdown extension: the data catalogue, written from the data package rather than by hand.
+
+    {{ datapackage }}   on a line of its own: the package (description, licence, shared caveats,
+                        units), then one section per table: title, description, row count,
+                        sources cited, licence, CSV download and a table of its fields
+    {{ derived }}       on a line of its own: the figures we calculate, with formula and inputs
+    {{ sources }}       on a line of its own: every source, sorted by publisher, each row
+                        anchored as #src-<id> so any page can link to it
+
+It reads only what scripts/build_charts.py wrote to docs/generated/ (data/datapackage.json, the
+data/*.csv copies and figures.json), so it is plain Python-Markdown and works outside MkDocs too.
+Section headings carry ids through attr_list ({#table-<name>}), so load attr_list with it. Every
+data string is escaped: a title or note containing markup renders as text. CSV links are Markdown
+links relative to the docs root (generated/data/<file>.csv), which MkDocs rewrites for the page
+and checks exist. A missing build output or a malformed line raises BuildError with the page and
+line.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from html import escape
+from pathlib import Path
+from urllib.parse import quote
+
+from markdown import Extension
+from markdown.preprocessors import Preprocessor
+
+from scripts.build_error import BuildError
+from scripts.chart_embed import FENCE, format_value
+
+DIRECTIVE = re.compile(r"^ {0,3}\{\{\s*(datapackage|derived|sources)\s*\}\}\s*$")
+ANYWHERE = re.compile(r"\{\{\s*(datapackage|derived|sources)\s*\}\}")
+CSV_NAME = re.compile(r"^[A-Za-z0-9_.-]+\.csv$")
+CAVEAT_REF = re.compile(r"\bx_caveats(?:\.([a-z_]+))?")
+UNITS_REF = re.compile(r"\bx_units\b")
+# Readable names for the shared caveats; a caveat not listed here is shown under its key.
+CAVEAT_TITLES = {
+    "caam_vs_cpca": "CAAM versus CPCA",
+    "confidence": "Confidence scale",
+    "no_derivation": "Nothing derived",
+    "period_grammar": "How periods are written",
+    "source_quality": "Source quality",
+    "events": "Confidence of timeline events",
+    "claims": "Confidence of claim verdicts",
+}
+# Tables whose rows are not sourced figures but the list of sources itself.
+SOURCES = "sources"
+
+
+def text(value: object) -> str:
+    """Escape a data string for HTML (quotes too, so it is safe inside attributes)."""
+    return escape("" if value is None else str(value), quote=True)
+
+
+def md_text(md, value: object) -> str:
+    """Escape a data string for Markdown inline text: no syntax, no markup, just the words."""
+    # Backslash every character this Markdown instance (with its extensions) reads as syntax.
+    special = "".join(re.escape(c) for c in md.ESCAPED_CHARS)
+    raw = re.sub(f"([{special}])", r"\\\1", "" if value is None else str(value))
+    return escape(raw, quote=False)
+
+
+def _link(url: str, label: str) -> str:
+    """An external link, or plain text when the address is not http(s)."""
+    if not re.match(r"^https?://", url or ""):
+        return text(label)
+    return f'<a href="{text(url)}" rel="noopener noreferrer">{text(label)}</a>'
+
+
+def _described(html: str, caveats: dict) -> str:
+    """Turn references to shared caveats and units in escaped text into links."""
+
+    def caveat(m: re.Match) -> str:
+        key = m.group(1)
+        if key is None:
+            return '<a href="#caveats">shared caveats</a>'
+        if key in caveats:
+            return f'<a href="#caveat-{key}">{text(_caveat_title(key))}</a>'
+        return m.group(0)
+
+    html = CAVEAT_REF.sub(caveat, html)
+    return UNITS_REF.sub('<a href="#units">units</a>', html)
+
+
+def _caveat_title(key: str) -> str:
+    return CAVEAT_TITLES.get(key, key.replace("_", " "))
+
+
+class Catalogue:
+    """What build_charts wrote under docs/generated/, read once per Markdown instance."""
+
+    def __init__(self, generated: Path) -> None:
+        self.generated = generated
+        self._package: dict | None = None
+        self._rows: dict[str, list[dict]] = {}
+        self._figures: dict | None = None
+
+    def _read(self, rel: str) -> str:
+        path = self.generated / rel
+        if not path.exists():
+            raise BuildError(str(path), "not built", expected="python -m scripts.build_charts")
+        return path.read_text(encoding="utf-8")
+
+    @property
+    def package(self) -> dict:
+        if self._package is None:
+            self._package = json.loads(self._read("data/datapackage.json"))
+        return self._package
+
+    @property
+    def figures(self) -> dict:
+        if self._figures is None:
+            self._figures = json.loads(self._read("figures.json"))
+        return self._figures
+
+    def resources(self) -> list[dict]:
+        return self.package["resources"]
+
+    def rows(self, resource: dict) -> list[dict]:
+        name, path = resource["name"], str(resource.get("path", ""))
+        if name not in self._rows:
+            if not CSV_NAME.match(path):
+                raise BuildError(
+                    str(self.generated / "data" / "datapackage.json"),
+                    f"resource '{name}' has path '{path}'",
+                    field="path",
+                    expected="a plain file name ending in .csv",
+                )
+            self._rows[name] = list(csv.DictReader(io.StringIO(self._read(f"data/{path}"))))
+        return self._rows[name]
+
+    def source_fields(self, resource: dict) -> list[str]:
+        """Fields of this table that name a source (its foreign keys into sources)."""
+        out = []
+        for key in resource.get("schema", {}).get("foreignKeys", []):
+            if key.get("reference", {}).get("resource") == SOURCES:
+                fields = key["fields"]
+                out += [fields] if isinstance(fields, str) else list(fields)
+        return out
+
+    def citations(self) -> dict[str, list[str]]:
+        """Map each source id to the names of the tables that cite it."""
+        cited: dict[str, list[str]] = {}
+        for res in self.resources():
+            for field in self.source_fields(res):
+                for row in self.rows(res):
+                    names = cited.setdefault(row.get(field, ""), [])
+                    if res["name"] not in names:
+                        names.append(res["name"])
+        return cited
+
+
+def _licence(licences: list[dict]) -> str:
+    return "; ".join(
+        _link(lic.get("path", ""), lic.get("title") or lic.get("name", "")) for lic in licences
+    )
+
+
+def _stash(md, html: str) -> list[str]:
+    """The HTML as a block of its own (blank lines around the placeholder)."""
+    return ["", md.htmlStash.store(html), ""]
+
+
+def package_lines(md, cat: Catalogue) -> list[str]:
+    """Markdown lines for {{ datapackage }}."""
+    pkg = cat.package
+    caveats = pkg.get("x_caveats", {})
+    units = pkg.get("x_units", {})
+    out = _stash(
+        md,
+        f'<div class="catalogue"><p><strong>{text(pkg.get("title", ""))}.</strong> '
+        f"{_described(text(pkg.get('description', '')), caveats)}</p>"
+        f"<p><strong>Licence:</strong> {_licence(pkg.get('licenses', []))}.</p></div>",
+    )
+    out += [
+        "The whole package, described for Frictionless tools: "
+        "[datapackage.json](generated/data/datapackage.json).",
+        "",
+    ]
+    if caveats:
+        out += ["### Caveats that apply to every table {#caveats}", ""]
+        items = "".join(
+            f'<dt id="caveat-{text(key)}">{text(_caveat_title(key))}</dt>'
+            f"<dd>{_described(text(value), caveats)}</dd>"
+            for key, value in caveats.items()
+        )
+        out += _stash(md, f'<div class="catalogue"><dl>{items}</dl></div>')
+    if units:
+        out += ["### Units {#units}", ""]
+        body = "".join(
+            f"<tr><td><code>{text(code)}</code></td><td>{text(unit.get('label', ''))}</td>"
+            f"<td>{text(unit.get('symbol', ''))}</td></tr>"
+            for code, unit in sorted(units.items())
+        )
+        out += _stash(
+            md,
+            '<div class="catalogue"><table><thead><tr><th scope="col">Unit code</th>'
+            '<th scope="col">Meaning</th><th scope="col">Shown as</th></tr></thead>'
+            f"<tbody>{body}</tbody></table></div>",
+        )
+    for res in cat.resources():
+        out += table_lines(md, cat, res)
+    return out
+
+
+def table_lines(md, cat: Catalogue, res: dict) -> list[str]:
+    """Markdown lines for one table of the package."""
+    pkg, name = cat.package, res["name"]
+    caveats, units = pkg.get("x_caveats", {}), pkg.get("x_units", {})
+    rows = cat.rows(res)
+    cited = sorted({row.get(f, "") for f in cat.source_fields(res) for row in rows} - {""})
+    licences = res.get("licenses") or pkg.get("licenses", [])
+    lines = [f"### {md_text(md, res.get('title') or name)} {{#table-{name}}}", ""]
+    meta = [f"{len(rows):,} rows"]
+    if cited:
+        meta.append(f"cites {len(cited):,} [sources](#source-list)")
+    path = quote(res["path"])
+    lines += _stash(
+        md,
+        f'<div class="catalogue"><p>{_described(text(res.get("description", "")), caveats)}</p>'
+        f"<p><strong>Licence:</strong> {_licence(licences)}. "
+        f"Table name: <code>{text(name)}</code>.</p></div>",
+    )
+    lines += [
+        f"**Download:** [{md_text(md, res['path'])}](generated/data/{path})"
+        f'{{ download="{path}" }} '  # attr_list
+        f"(CSV, {', '.join(meta)})",
+        "",
+    ]
+    body = "".join(_field_row(f, rows, units, caveats) for f in res["schema"]["fields"])
+    lines += _stash(
+        md,
+        f'<div class="catalogue"><table><caption>Fields of <code>{text(name)}</code></caption>'
+        '<thead><tr><th scope="col">Field</th><th scope="col">Type</th>'
+        '<th scope="col">Unit</th><th scope="col">Description</th></tr></thead>'
+        f"<tbody>{body}</tbody></table></div>",
+    )
+    return lines
+
+
+def _field_row(field: dict, rows: list[dict], units: dict, caveats: dict) -> str:
+    name = field["name"]
+    unit = field.get("unit") or field.get("x_unit") or ""
+    if not unit and name == "value" and rows and "unit" in rows[0]:
+        # A long table: each row names its unit, so list the units this table uses.
+        used = sorted({row["unit"] for row in rows if row.get("unit")})
+        unit = ", ".join(units.get(u, {}).get("label", u) for u in used)
+    constraints = field.get("constraints", {})
+    notes = [n for n in ("required", "unique") if constraints.get(n)]
+    if constraints.get("enum"):
+        notes.append("one of: " + ", ".join(str(v) for v in constraints["enum"]))
+    title = f"<br>{text(field['title'])}" if field.get("title") else ""
+    desc = _described(text(field.get("description", "")), caveats)
+    rule = f"<br><small>{text('; '.join(notes))}</small>" if notes else ""
+    return (
+        f"<tr><td><code>{text(name)}</code>{title}</td><td>{text(field.get('type', 'string'))}</td>"
+        f"<td>{text(unit) or '—'}</td><td>{desc}{rule}</td></tr>"
+    )
+
+
+def derived_lines(md, cat: Catalogue) -> list[str]:
+    """Markdown lines for {{ derived }}: each figure we calculate, how, and from what."""
+    figures = cat.figures["figures"]
+    rows = [
+        _derived_row(i, row, cat.figures) for i, row in sorted(figures.items()) if "formula" in row
+    ]
+    if not rows:
+        return ["", "We calculate no figures of our own yet.", ""]
+    return _stash(
+        md,
+        '<div class="catalogue"><table><thead><tr><th scope="col">Figure</th>'
+        '<th scope="col">Formula</th><th scope="col">Inputs (value, source)</th>'
+        f'<th scope="col">Result</th></tr></thead><tbody>{"".join(rows)}</tbody></table></div>',
+    )
+
+
+def _derived_row(ident: str, row: dict, data: dict) -> str:
+    figures, units, sources = data["figures"], data["units"], data["sources"]
+
+    def shown(r: dict) -> str:
+        return text(format_value(r["value"], r["unit"], units))
+
+    inputs = "<br>".join(
+        f"<code>{text(i)}</code> = {shown(figures[i])} "
+        f"({_source_ref(figures[i]['source_id'], sources)})"
+        for i in row.get("inputs", [])
+        if i in figures
+    )
+    return (
+        f'<tr id="derived-{text(ident)}"><td><code>{text(ident)}</code><br>'
+        f"{text(row['metric'])}</td><td>{text(row['formula'])}</td><td>{inputs}</td>"
+        f"<td>{shown(row)}</td></tr>"
+    )
+
+
+def _source_ref(source_id: str, sources: dict) -> str:
+    publisher = sources.get(source_id, {}).get("publisher", source_id)
+    return f'<a href="#src-{text(source_id)}">{text(publisher)}</a>'
+
+
+def sources_lines(md, cat: Catalogue) -> list[str]:
+    """Markdown lines for {{ sources }}: one anchored row per source, sorted by publisher."""
+    res = next((r for r in cat.resources() if r["name"] == SOURCES), None)
+    if res is None:
+        raise BuildError(
+            str(cat.generated / "data" / "datapackage.json"),
+            "no 'sources' resource",
+            expected="a resource named 'sources' listing every source",
+        )
+    cited = cat.citations()
+    titles = {r["name"]: r.get("title") or r["name"] for r in cat.resources()}
+    ordered = sorted(
+        cat.rows(res),
+        key=lambda s: (s["publisher"].casefold(), s.get("published") or "", s["title"].casefold()),
+    )
+    body = "".join(_source_row(s, cited.get(s["id"], []), titles) for s in ordered)
+    return _stash(
+        md,
+        f'<div class="catalogue" id="source-list"><table><caption>{len(ordered):,} sources, '
+        'sorted by publisher</caption><thead><tr><th scope="col">Publisher, date</th>'
+        '<th scope="col">Title (source id)</th><th scope="col">Cited in</th></tr></thead>'
+        f"<tbody>{body}</tbody></table></div>",
+    )
+
+
+def _source_row(source: dict, tables: list[str], titles: dict[str, str]) -> str:
+    """One source: who, when, what (linked), its id, and the tables that cite it."""
+    cited = ", ".join(
+        f'<a href="#table-{text(n)}" title="{text(titles.get(n, n))}">{text(n)}</a>' for n in tables
+    )
+    return (
+        f'<tr id="src-{text(source["id"])}">'
+        f"<td>{text(source['publisher'])}<br><small>{text(source.get('published') or 'undated')}"
+        f"</small></td><td>{_link(source['url'], source['title'])}<br>"
+        f"<small>{text(source['id'])}</small></td><td>{cited}</td></tr>"
+    )
+
+
+BUILDERS = {"datapackage": package_lines, "derived": derived_lines, "sources": sources_lines}
+
+
+class DataCataloguePreprocessor(Preprocessor):
+    def __init__(self, md, generated: Path) -> None:
+        super().__init__(md)
+        self.catalogue = Catalogue(generated)
+
+    def _page(self) -> str:
+        proc = self.md.treeprocessors["relpath"] if "relpath" in self.md.treeprocessors else None  # noqa: SIM401
+        file = getattr(proc, "file", None)
+        return f"docs/{file.src_uri}" if file is not None else "page"
+
+    def run(self, lines: list[str]) -> list[str]:
+        out, fenced = [], False
+        for number, line in enumerate(lines, start=1):
+            if FENCE.match(line):
+                fenced = not fenced
+            if fenced or "{{" not in line:
+                out.append(line)
+                continue
+            m = DIRECTIVE.match(line)
+            if m:
+                try:
+                    out += BUILDERS[m.group(1)](self.md, self.catalogue)
+                except BuildError as err:
+                    # Say which page asked for it, and keep the data file's own location.
+                    raise BuildError(self._page(), f"{m.group(1)}: {err}", line=number) from None
+                continue
+            unquoted = re.sub(r"`+[^`]*`+", "", line)  # the guide shows the syntax in code
+            if ANYWHERE.search(unquoted):
+                raise BuildError(
+                    self._page(),
+                    "a catalogue directive must stand on a line of its own",
+                    line=number,
+                    expected="{{ datapackage }}, {{ derived }} or {{ sources }} alone on the line",
+                )
+            out.append(line)
+        return out
+
+
+class DataCatalogueExtension(Extension):
+    def __init__(self, **kwargs) -> None:
+        self.config = {"generated": ["docs/generated", "folder written by build_charts"]}
+        super().__init__(**kwargs)
+
+    def extendMarkdown(self, md) -> None:  # noqa: N802 (Python-Markdown's name)
+        generated = Path(self.getConfig("generated"))
+        # Before chart_embed (29), which rejects any other {{ ... }}; after snippets (32).
+        md.preprocessors.register(DataCataloguePreprocessor(md, generated), "data_catalogue", 30)
+
+
+def makeExtension(**kwargs) -> DataCatalogueExtension:  # noqa: N802
+    return DataCatalogueExtension(**kwargs)
