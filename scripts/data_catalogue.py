@@ -34,6 +34,9 @@ from scripts.chart_embed import FENCE, format_value
 
 DIRECTIVE = re.compile(r"^ {0,3}\{\{\s*(datapackage|derived|sources)\s*\}\}\s*$")
 ANYWHERE = re.compile(r"\{\{\s*(datapackage|derived|sources)\s*\}\}")
+# A directive line, once marked: STX/ETX as Python-Markdown's own placeholders use.
+MARK_START, MARK_END = "\x02data_catalogue:", "\x03"
+MARKER = re.compile(re.escape(MARK_START) + r"([a-z]+):(\d+)" + re.escape(MARK_END))
 CSV_NAME = re.compile(r"^[A-Za-z0-9_.-]+\.csv$")
 CAVEAT_REF = re.compile(r"\bx_caveats(?:\.([a-z_]+))?")
 UNITS_REF = re.compile(r"\bx_units\b")
@@ -343,15 +346,19 @@ def _source_row(source: dict, tables: list[str], titles: dict[str, str]) -> str:
 BUILDERS = {"datapackage": package_lines, "derived": derived_lines, "sources": sources_lines}
 
 
-class DataCataloguePreprocessor(Preprocessor):
-    def __init__(self, md, generated: Path) -> None:
-        super().__init__(md)
-        self.catalogue = Catalogue(generated)
+def _page(md) -> str:
+    """The page being converted, as docs/<path>, when MkDocs is converting it."""
+    proc = md.treeprocessors["relpath"] if "relpath" in md.treeprocessors else None  # noqa: SIM401
+    file = getattr(proc, "file", None)
+    return f"docs/{file.src_uri}" if file is not None else "page"
 
-    def _page(self) -> str:
-        proc = self.md.treeprocessors["relpath"] if "relpath" in self.md.treeprocessors else None  # noqa: SIM401
-        file = getattr(proc, "file", None)
-        return f"docs/{file.src_uri}" if file is not None else "page"
+
+class DirectivePreprocessor(Preprocessor):
+    """Stage one: swap each directive line for a one-line marker, so line numbers stay true.
+
+    chart_embed, which runs next, rejects any {{ ... }} it does not know and reports errors by
+    line number; a marker line is invisible to it, and expanding later keeps its numbers right.
+    """
 
     def run(self, lines: list[str]) -> list[str]:
         out, fenced = [], False
@@ -363,21 +370,40 @@ class DataCataloguePreprocessor(Preprocessor):
                 continue
             m = DIRECTIVE.match(line)
             if m:
-                try:
-                    out += BUILDERS[m.group(1)](self.md, self.catalogue)
-                except BuildError as err:
-                    # Say which page asked for it, and keep the data file's own location.
-                    raise BuildError(self._page(), f"{m.group(1)}: {err}", line=number) from None
+                out.append(f"{MARK_START}{m.group(1)}:{number}{MARK_END}")
                 continue
             unquoted = re.sub(r"`+[^`]*`+", "", line)  # the guide shows the syntax in code
             if ANYWHERE.search(unquoted):
                 raise BuildError(
-                    self._page(),
+                    _page(self.md),
                     "a catalogue directive must stand on a line of its own",
                     line=number,
                     expected="{{ datapackage }}, {{ derived }} or {{ sources }} alone on the line",
                 )
             out.append(line)
+        return out
+
+
+class ExpandPreprocessor(Preprocessor):
+    """Stage two: replace each marker with the catalogue it stands for."""
+
+    def __init__(self, md, generated: Path) -> None:
+        super().__init__(md)
+        self.catalogue = Catalogue(generated)
+
+    def run(self, lines: list[str]) -> list[str]:
+        out = []
+        for line in lines:
+            m = MARKER.fullmatch(line)
+            if not m:
+                out.append(line)
+                continue
+            name, number = m.group(1), int(m.group(2))
+            try:
+                out += BUILDERS[name](self.md, self.catalogue)
+            except BuildError as err:
+                # Say which page asked for it, and keep the data file's own location.
+                raise BuildError(_page(self.md), f"{{{{ {name} }}}}: {err}", line=number) from None
         return out
 
 
@@ -388,8 +414,10 @@ class DataCatalogueExtension(Extension):
 
     def extendMarkdown(self, md) -> None:  # noqa: N802 (Python-Markdown's name)
         generated = Path(self.getConfig("generated"))
-        # Before chart_embed (29), which rejects any other {{ ... }}; after snippets (32).
-        md.preprocessors.register(DataCataloguePreprocessor(md, generated), "data_catalogue", 30)
+        # Mark after snippets (32) and before chart_embed (29), which rejects unknown {{ ... }};
+        # expand after chart_embed, before fenced code (25) and HTML blocks (20) read the lines.
+        md.preprocessors.register(DirectivePreprocessor(md), "data_catalogue_mark", 29.5)
+        md.preprocessors.register(ExpandPreprocessor(md, generated), "data_catalogue", 28)
 
 
 def makeExtension(**kwargs) -> DataCatalogueExtension:  # noqa: N802
