@@ -61,8 +61,9 @@ def text(value: object) -> str:
 
 def md_text(md, value: object) -> str:
     """Escape a data string for Markdown inline text: no syntax, no markup, just the words."""
-    # Backslash every character this Markdown instance (with its extensions) reads as syntax.
-    special = "".join(re.escape(c) for c in md.ESCAPED_CHARS)
+    # Backslash every character this Markdown instance (with its extensions) reads as syntax;
+    # < > & become entities instead, which Markdown passes through as text.
+    special = "".join(re.escape(c) for c in md.ESCAPED_CHARS if c not in "<>&")
     raw = re.sub(f"([{special}])", r"\\\1", "" if value is None else str(value))
     return escape(raw, quote=False)
 
@@ -158,9 +159,11 @@ class Catalogue:
 
 
 def _licence(licences: list[dict]) -> str:
-    return "; ".join(
+    """A licence line, or nothing when the package names no licence."""
+    named = "; ".join(
         _link(lic.get("path", ""), lic.get("title") or lic.get("name", "")) for lic in licences
     )
+    return f"<p><strong>Licence:</strong> {named}.</p>" if named else ""
 
 
 def _stash(md, html: str) -> list[str]:
@@ -177,7 +180,7 @@ def package_lines(md, cat: Catalogue) -> list[str]:
         md,
         f'<div class="catalogue"><p><strong>{text(pkg.get("title", ""))}.</strong> '
         f"{_described(text(pkg.get('description', '')), caveats)}</p>"
-        f"<p><strong>Licence:</strong> {_licence(pkg.get('licenses', []))}.</p></div>",
+        f"{_licence(pkg.get('licenses', []))}</div>",
     )
     out += [
         "The whole package, described for Frictionless tools: "
@@ -218,15 +221,14 @@ def table_lines(md, cat: Catalogue, res: dict) -> list[str]:
     cited = sorted({row.get(f, "") for f in cat.source_fields(res) for row in rows} - {""})
     licences = res.get("licenses") or pkg.get("licenses", [])
     lines = [f"### {md_text(md, res.get('title') or name)} {{#table-{name}}}", ""]
-    meta = [f"{len(rows):,} rows"]
+    meta = [f"{len(rows):,} row{'' if len(rows) == 1 else 's'}"]
     if cited:
         meta.append(f"cites {len(cited):,} [sources](#source-list)")
     path = quote(res["path"])
     lines += _stash(
         md,
         f'<div class="catalogue"><p>{_described(text(res.get("description", "")), caveats)}</p>'
-        f"<p><strong>Licence:</strong> {_licence(licences)}. "
-        f"Table name: <code>{text(name)}</code>.</p></div>",
+        f"{_licence(licences)}<p>Table name: <code>{text(name)}</code>.</p></div>",
     )
     lines += [
         f"**Download:** [{md_text(md, res['path'])}](generated/data/{path})"
