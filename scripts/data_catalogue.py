@@ -287,7 +287,8 @@ def _derived_row(ident: str, row: dict, data: dict) -> str:
     figures, units, sources = data["figures"], data["units"], data["sources"]
 
     def shown(r: dict) -> str:
-        return text(format_value(r["value"], r["unit"], units))
+        low = ", low confidence" if r.get("confidence") == "low" else ""
+        return text(format_value(r["value"], r["unit"], units) + low)
 
     inputs = "<br>".join(
         f"<code>{text(i)}</code> = {shown(figures[i])} "
