@@ -8,9 +8,10 @@ For every chart module it writes, under docs/generated/charts/<name>/:
   data.csv                exactly the plotted rows
   figure.json             what the page embed needs: title, description, sources, table
 Plus docs/generated/figures.json (every data row, for prose references), data/ copies for
-download and the Vega runtime. Outputs are cached by a hash of exactly their inputs, written to a
-temporary folder first, and only files whose bytes changed are replaced, so a failed build leaves
-the previous output intact and `mkdocs serve` is not woken by files that did not change.
+download, the Vega runtime and every notebook in docs/, executed (scripts/build_notebooks.py).
+Outputs are cached by a hash of exactly their inputs (see input_key), written to a temporary
+folder first, and only files whose bytes changed are replaced, so a failed build leaves the
+previous output intact and `mkdocs serve` is not woken by files that did not change.
 
 Run: python -m scripts.build_charts   (exits 1 with file, line and field on bad input)
 """
@@ -18,18 +19,19 @@ Run: python -m scripts.build_charts   (exits 1 with file, line and field on bad 
 from __future__ import annotations
 
 import argparse
+import ast
 import copy
-import hashlib
 import importlib.util
 import io
 import json
+import logging
 import shutil
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from scripts import derived_figures
+from scripts import build_notebooks, derived_figures, fingerprint
 from scripts.build_error import BuildError
 from scripts.load_data import DataPackage, load_package
 
@@ -39,8 +41,12 @@ THEMES = ("light", "dark")
 COMPOSED = {"vconcat", "hconcat", "concat", "facet", "repeat"}
 
 
+LOG = logging.getLogger("mkdocs.explainer.build_charts")  # MkDocs shows it; so does main()
+KEEP = 3  # cached outputs kept per chart, so undoing an edit under `mkdocs serve` is instant
+
+
 def log(message: str) -> None:
-    print(message, file=sys.stderr)
+    LOG.info(message)
 
 
 def dumps(obj: object) -> str:
@@ -108,28 +114,60 @@ def frames(pkg: DataPackage, names: tuple[str, ...], module_path: Path):
 
 
 def _versions() -> str:
-    from importlib.metadata import version
-
-    return " ".join(f"{p}={version(p)}" for p in ("altair", "vl-convert-python", "pandas"))
+    return fingerprint.versions("altair", "vl-convert-python", "pandas", "numpy")
 
 
-def input_key(name: str, module_src: bytes, tables: tuple[str, ...], pkg: DataPackage) -> str:
-    """Hash exactly what a chart's output depends on (its module, every chart helper, data)."""
-    h = hashlib.sha256()
-    helpers = [p.read_bytes() for p in sorted((ROOT / "charts").glob("_*.py"))]
-    for part in (
-        name.encode(),
-        module_src,
-        *helpers,
-        Path(__file__).read_bytes(),
-        _versions().encode(),
-    ):
-        h.update(hashlib.sha256(part).digest())
-    for t in sorted(tables) + ["sources"]:
-        if t in pkg.tables:
-            h.update(pkg.path(t).read_bytes())
-    h.update(dumps(pkg.units).encode())
-    return h.hexdigest()[:20]
+# Functions of this module that decide whether and where to render, never what: editing them
+# must not invalidate every chart. Everything else here (render_chart, its helpers, constants) is
+# part of every chart's key, so a new rendering helper is covered without being listed.
+ORCHESTRATION = frozenset(
+    {
+        "log",
+        "chart_names",
+        "_fresh_import",
+        "_rel",
+        "_versions",
+        "input_key",
+        "figures",
+        "vega_runtime",
+        "build",
+        "_build_chart",
+        "_locate",
+        "_declared_tables",
+        "sync",
+        "main",
+    }
+)
+
+
+def input_key(
+    name: str, module_src: bytes, tables: tuple[str, ...], pkg: DataPackage, root: Path = ROOT
+) -> str:
+    """Hash exactly what a chart's output depends on.
+
+    That is: the chart's name; its module and the project modules it imports (by syntax tree, so
+    a comment edit recomputes nothing); charts/_theme.py; this module's rendering code (not the
+    orchestration above); the tables it declares, as parsed rows and field types; the set of
+    source ids (outputs name sources by id and fail on unknown ones; titles and URLs are read by
+    the page, not baked into chart files); and the library versions. Not: other tables,
+    sources.csv's other columns, units (charts never see them), or this module's orchestration.
+    """
+    charts_dir = root / "charts"
+    module_path = charts_dir / f"{name}.py"
+    try:
+        imported = fingerprint.local_imports(ast.parse(module_src), root, module_path)
+    except SyntaxError:
+        imported = set()  # _declared_tables reports it, with the line
+    theme = (charts_dir / "_theme.py").resolve()
+    parts = [name, fingerprint.code_digest(module_src)]
+    for path in sorted(imported | {theme}):
+        if path != module_path.resolve():
+            parts += [path.name, fingerprint.code_digest(path.read_bytes())]
+    parts.append(fingerprint.code_digest(Path(__file__).read_bytes(), drop=ORCHESTRATION))
+    parts += [t + fingerprint.table_digest(pkg, t) for t in sorted(tables)]
+    parts.append(json.dumps(sorted(pkg.sources)))
+    parts.append(_versions())
+    return fingerprint.sha(*parts)[:20]
 
 
 def _fields_used(spec: object, found: set[str]) -> set[str]:
@@ -391,53 +429,117 @@ def vega_runtime(cache: Path) -> bytes:
 
 
 def build(root: Path = ROOT, out: Path | None = None, only: list[str] | None = None) -> dict:
-    """Validate data, build every chart into docs/generated; return counts of work done."""
+    """Validate data, build every chart and notebook into docs/generated; return counts."""
     started = time.perf_counter()
     out = out or root / "docs" / "generated"
     cache = root / ".cache" / "charts"
-    pkg = load_package(root / "data")
+    pkg = load_package(root / "data", cache=root / ".cache" / "validated")
     charts_dir = root / "charts"
+    names = only or chart_names(charts_dir)
     staged: dict[str, bytes] = {}
     built = reused = 0
-    for name in only or chart_names(charts_dir):
-        module_path = charts_dir / f"{name}.py"
-        src = module_path.read_bytes()
-        tables = _declared_tables(src, module_path)
-        key = input_key(name, src, tables, pkg)
-        hit = cache / name / key
-        if hit.is_dir():
-            files = {p.name: p.read_bytes() for p in hit.iterdir()}
-            reused += 1
-        else:
-            module = _fresh_import(charts_dir, name)
-            files = render_chart(name, module, pkg, module_path)
-            shutil.rmtree(cache / name, ignore_errors=True)
-            tmp = Path(tempfile.mkdtemp(dir=cache.parent if cache.parent.exists() else None))
-            for fname, data in files.items():
-                (tmp / fname).write_bytes(data)
-            hit.parent.mkdir(parents=True, exist_ok=True)
-            tmp.replace(hit)
-            built += 1
+    for name in names:
+        files, fresh = _build_chart(name, charts_dir, cache, pkg, root)
+        built, reused = built + fresh, reused + (not fresh)
         for fname, data in files.items():
             staged[f"charts/{name}/{fname}"] = data
     staged["figures.json"] = dumps(figures(pkg)).encode()
     staged["charts.json"] = dumps(
-        {
-            n: json.loads(staged[f"charts/{n}/figure.json"])["title"]
-            for n in (only or chart_names(charts_dir))
-        }
+        {n: json.loads(staged[f"charts/{n}/figure.json"])["title"] for n in names}
     ).encode()
     for res in pkg.descriptor["resources"]:
         staged[f"data/{res['path']}"] = pkg.path(res["name"]).read_bytes()
     staged["data/datapackage.json"] = (root / "data" / "datapackage.json").read_bytes()
     staged["vega.js"] = vega_runtime(root / ".cache")
+    notebooks, nb_counts = build_notebooks.build(root, pkg) if only is None else ({}, {})
+    staged.update(notebooks)
     changed = sync(staged, out, prune=only is None)
     seconds = time.perf_counter() - started
     log(
-        f"build_charts: {built} built, {reused} from cache, {changed} files written "
-        f"in {seconds:.2f}s"
+        f"build_charts: {built} built, {reused} from cache; notebooks: "
+        f"{nb_counts.get('executed', 0)} run, {nb_counts.get('reused', 0)} from cache; "
+        f"{changed} files written in {seconds:.2f}s"
     )
-    return {"built": built, "reused": reused, "changed": changed, "seconds": seconds}
+    return {
+        "built": built,
+        "reused": reused,
+        "notebooks_run": nb_counts.get("executed", 0),
+        "notebooks_reused": nb_counts.get("reused", 0),
+        "changed": changed,
+        "seconds": seconds,
+    }
+
+
+def _build_chart(
+    name: str, charts_dir: Path, cache: Path, pkg: DataPackage, root: Path
+) -> tuple[dict[str, bytes], bool]:
+    """Return one chart's files, from the cache when its inputs are unchanged; and if rendered."""
+    module_path = charts_dir / f"{name}.py"
+    src = module_path.read_bytes()
+    tables = _declared_tables(src, module_path)
+    key = input_key(name, src, tables, pkg, root)
+    hit = cache / name / key
+    if hit.is_dir():
+        hit.touch()  # recently used: kept longest
+        return {p.name: p.read_bytes() for p in hit.iterdir()}, False
+    try:
+        module = _fresh_import(charts_dir, name)
+        files = render_chart(name, module, pkg, module_path)
+    except BuildError as err:
+        raise _locate(err, src) from None
+    hit.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=hit.parent))
+    for fname, data in files.items():
+        (tmp / fname).write_bytes(data)
+    tmp.replace(hit)
+    entries = sorted(
+        (p for p in hit.parent.iterdir() if p.is_dir()), key=lambda p: p.stat().st_mtime
+    )
+    for stale in entries[:-KEEP]:
+        shutil.rmtree(stale, ignore_errors=True)
+    return files, True
+
+
+def _locate(err: BuildError, src: bytes) -> BuildError:
+    """Give a chart module's error the line (and field) it is about, when it lacks them."""
+    if err.line and err.field:
+        return err
+    lines = src.decode("utf-8", "replace").splitlines()
+    tree = ast.parse(src)
+    line, field = err.line, err.field
+    chart_fn = next(
+        (n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "chart"), None
+    )
+    if field and not line:
+        if field == "TABLES":
+            line = next(
+                (
+                    n.lineno
+                    for n in tree.body
+                    if isinstance(n, ast.Assign)
+                    and any(isinstance(t, ast.Name) and t.id == "TABLES" for t in n.targets)
+                ),
+                None,
+            )
+        elif field == "chart" and chart_fn is not None:
+            returns = [n.lineno for n in ast.walk(chart_fn) if isinstance(n, ast.Return)]
+            line = max(returns) if returns else chart_fn.lineno
+        else:  # a data field: where the module names it first
+            line = next(
+                (
+                    i
+                    for i, text in enumerate(lines, 1)
+                    if f"'{field}" in text or f'"{field}' in text
+                ),
+                None,
+            )
+    if not field and err.problem.startswith("chart()"):
+        field = "chart"
+    if line is None and chart_fn is not None and not err.problem.startswith("syntax"):
+        line = chart_fn.lineno
+    return BuildError(
+        err.file, err.problem, line=line, field=field, expected=err.expected, cell=err.cell
+    )
 
 
 def _declared_tables(src: bytes, path: Path) -> tuple[str, ...]:
@@ -492,12 +594,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("-v", "--verbose", action="store_true", help="show tracebacks")
     args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     try:
         build()
     except BuildError as err:
         if args.verbose:
             raise
-        log(f"error: {err}")
+        print(f"error: {err}", file=sys.stderr)
         return 1
     return 0
 

@@ -1,10 +1,21 @@
-"""The one error type every build step raises: where the problem is and what was expected."""
+"""The one error type every build step raises: where the problem is and what was expected.
+
+Its text is the single line a contributor sees when a build fails, for example
+
+    data/fees.csv:7: field 'value': 'lots' is not of the declared type; expected a number
+    docs/methodology.ipynb: cell 3, line 2: ZeroDivisionError: division by zero; expected ...
+"""
 
 from __future__ import annotations
 
+try:  # Under MkDocs, a BuildError stops the build with its message and no traceback.
+    from mkdocs.exceptions import PluginError as _Base
+except ImportError:  # another generator, or none: a plain exception
+    _Base = Exception
 
-class BuildError(Exception):
-    """A problem a contributor can fix, located by file, line and field."""
+
+class BuildError(_Base):
+    """A problem a contributor can fix, located by file, line (or notebook cell) and field."""
 
     def __init__(
         self,
@@ -14,12 +25,16 @@ class BuildError(Exception):
         line: int | None = None,
         field: str | None = None,
         expected: str | None = None,
+        cell: int | None = None,
     ) -> None:
-        self.file, self.line, self.field = file, line, field
+        self.file, self.line, self.field, self.cell = file, line, field, cell
         self.problem, self.expected = problem, expected
         super().__init__(str(self))
 
     def __str__(self) -> str:
-        where = self.file + (f":{self.line}" if self.line else "")
+        if self.cell:
+            where = f"{self.file}: cell {self.cell}" + (f", line {self.line}" if self.line else "")
+        else:
+            where = self.file + (f":{self.line}" if self.line else "")
         text = f"{where}: " + (f"field '{self.field}': " if self.field else "") + self.problem
         return text + (f"; expected {self.expected}" if self.expected else "")

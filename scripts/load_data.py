@@ -2,12 +2,20 @@
 
 The Frictionless validator checks types, constraints, keys and foreign keys; we add what the
 standard cannot say: every CSV is described, periods are well formed, units are known, and ids
-are unique across tables (pages refer to a figure by id alone).
+are unique across tables (pages refer to a figure by id alone). Before Frictionless runs we check
+what makes its reports confusing: the descriptor itself (constraint values of the right kind,
+known types, files that exist), headers against the schema by name, and stray quotes, so every
+error names the file to edit, the line and the field.
+
+Validation is the slowest part of a rebuild (about a second), so a package that validated once is
+remembered by a hash of every byte it depends on (the descriptor, every CSV, this file and the
+Frictionless version) under .cache/validated/; any change to any of those validates again.
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import re
@@ -66,32 +74,197 @@ def read_descriptor(root: Path) -> dict:
     return descriptor
 
 
+def descriptor_line(root: Path, *names: str | None, key: str | None = None) -> int | None:
+    """Return the line of datapackage.json that declares resource/field names[...] (then key)."""
+    try:
+        lines = (root / DESCRIPTOR).read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return None
+    at, found = 0, None
+    for name in [n for n in names if n]:
+        pattern = re.compile(rf'"name"\s*:\s*"{re.escape(name)}"')
+        hit = next((i for i in range(at, len(lines)) if pattern.search(lines[i])), None)
+        if hit is None:
+            return found
+        at = found = hit
+    if key:
+        pattern = re.compile(rf'"{re.escape(key)}"\s*:')
+        hit = next((i for i in range(at, len(lines)) if pattern.search(lines[i])), None)
+        found = hit if hit is not None else found
+    return None if found is None else found + 1
+
+
+TYPES = ("string", "number", "integer", "boolean", "date", "datetime", "year", "yearmonth")
+NUMERIC = {"number", "integer", "year"}
+
+
+def _check_descriptor(root: Path, descriptor: dict) -> None:
+    """Check what Frictionless reports badly or not at all: field types and constraint values."""
+    where = _rel(root / DESCRIPTOR)
+    for res in descriptor["resources"]:
+        name = res.get("name")
+        fields = res.get("schema", {}).get("fields")
+        if not name or not res.get("path") or not isinstance(fields, list):
+            raise BuildError(
+                where,
+                f"resource '{name or res.get('path')}' is incomplete",
+                line=descriptor_line(root, name),
+                field="resources",
+                expected="a name, a path and a schema with a list of fields",
+            )
+        for f in fields:
+            fname = f.get("name")
+
+            def fail(
+                problem: str, expected: str, key: str, fname: str | None = fname, name=name
+            ) -> None:
+                raise BuildError(
+                    where,
+                    f"resource '{name}': {problem}",
+                    line=descriptor_line(root, name, fname, key=key),
+                    field=fname,
+                    expected=expected,
+                )
+
+            kind = f.get("type", "string")
+            if kind not in TYPES:
+                fail(f"unknown type '{kind}'", "one of " + ", ".join(TYPES), "type")
+            for con, value in f.get("constraints", {}).items():
+                if con in ("minimum", "maximum") and kind in NUMERIC:
+                    ok = isinstance(value, int | float) and not isinstance(value, bool)
+                    wanted = "a number"
+                elif con in ("minimum", "maximum"):
+                    ok, wanted = isinstance(value, str), f"a {kind} written as text"
+                elif con in ("minLength", "maxLength"):
+                    ok = isinstance(value, int) and not isinstance(value, bool) and value >= 0
+                    wanted = "a whole number"
+                elif con in ("required", "unique"):
+                    ok, wanted = isinstance(value, bool), "true or false"
+                elif con == "enum":
+                    ok, wanted = isinstance(value, list) and bool(value), "a list of allowed values"
+                elif con == "pattern":
+                    wanted = "a valid regular expression"
+                    try:
+                        ok = isinstance(value, str) and re.compile(value) is not None
+                    except re.error:
+                        ok = False
+                else:
+                    fail(f"unknown constraint '{con}'", ", ".join([*CONSTRAINTS, "unique"]), con)
+                if not ok:
+                    fail(f"constraint '{con}' is {json.dumps(value)}", wanted, con)
+
+
 def _check_files(root: Path, descriptor: dict) -> None:
+    for res in descriptor["resources"]:
+        path = root / str(res.get("path"))
+        if not path.exists():
+            raise BuildError(
+                _rel(root / DESCRIPTOR),
+                f"resource '{res.get('name')}' points at '{res.get('path')}', which does not exist",
+                line=descriptor_line(root, res.get("name"), key="path"),
+                field="path",
+                expected="the name of a CSV in data/",
+            )
     described = {r.get("path") for r in descriptor["resources"]}
     for csv_path in sorted(root.glob("*.csv")):
         if csv_path.name not in described:
             raise BuildError(
                 _rel(csv_path),
                 "this CSV is not described in datapackage.json",
-                expected=f"a resource with path '{csv_path.name}'",
+                line=1,
+                expected=f"a resource with path '{csv_path.name}' in datapackage.json",
             )
     for res in descriptor["resources"]:
-        path = root / str(res.get("path"))
-        if not path.exists():
-            raise BuildError(
-                _rel(root / DESCRIPTOR),
-                f"resource '{res.get('name')}' points at a missing file '{res.get('path')}'",
-            )
+        path = root / res["path"]
         raw = path.read_bytes()
         if not raw.strip():
             raise BuildError(_rel(path), "the file is empty", line=1, expected="a header row")
         try:
-            raw.decode("utf-8")
+            text = raw.decode("utf-8")
         except UnicodeDecodeError as err:
             line = raw[: err.start].count(b"\n") + 1
+            start = raw.rfind(b"\n", 0, err.start) + 1
+            before = raw[start : err.start].decode("utf-8", "replace")
+            header = raw.split(b"\n", 1)[0].decode("utf-8", "replace").strip().split(",")
+            column = _column_at(before, header)
             raise BuildError(
-                _rel(path), "not valid UTF-8 text", line=line, expected="UTF-8"
+                _rel(path),
+                f"byte {raw[err.start]:#04x} is not UTF-8 text (saved as Latin-1 or Windows-1252?)",
+                line=line,
+                field=column,
+                expected="UTF-8 (re-save the file as UTF-8)",
             ) from None
+        _check_header(path, text, res)
+        _check_quotes(path, text)
+
+
+def _column_at(prefix: str, header: list[str]) -> str | None:
+    """Return the header name of the cell that the raw line prefix ends in."""
+    index, quoted = 0, False
+    for char in prefix:
+        if char == '"':
+            quoted = not quoted
+        elif char == "," and not quoted:
+            index += 1
+    return header[index] if index < len(header) else None
+
+
+CELL = re.compile(r'"(?:[^"]|"")*"|[^,"\r\n]*')
+
+
+def _cells(line: str) -> list[str] | None:
+    """Split one physical CSV line into raw cells; None where a quote is out of place."""
+    cells, at = [], 0
+    while True:
+        m = CELL.match(line, at)
+        cells.append(m.group(0))
+        at = m.end()
+        if at == len(line):
+            return cells
+        if line[at] != ",":
+            return None
+        at += 1
+
+
+def _check_header(path: Path, text: str, res: dict) -> None:
+    header = next(csv.reader(io.StringIO(text)), [])
+    declared = [f.get("name") for f in res["schema"]["fields"]]
+    missing = [n for n in declared if n not in header]
+    extra = [n for n in header if n not in declared]
+    if missing or extra:
+        name = (missing or extra)[0]
+        problem = (
+            f"the header lacks the column '{name}' that datapackage.json declares"
+            if missing
+            else f"the header has a column '{name}' that datapackage.json does not declare"
+        )
+        raise BuildError(
+            _rel(path), problem, line=1, field=name, expected="the columns: " + ",".join(declared)
+        )
+    if header != declared:
+        raise BuildError(
+            _rel(path),
+            "the columns are in another order than datapackage.json declares",
+            line=1,
+            field=next(h for h, d in zip(header, declared, strict=False) if h != d),
+            expected="the columns: " + ",".join(declared),
+        )
+
+
+def _check_quotes(path: Path, text: str) -> None:
+    """Find a stray or unclosed double quote, which would silently shift every later cell."""
+    lines = text.splitlines()
+    header = lines[0].split(",") if lines else []
+    for number, line in enumerate(lines, start=1):
+        if '"' in line and _cells(line) is None:
+            good = next((line[:i] for i in range(len(line), 0, -1) if _cells(line[:i])), "")
+            raise BuildError(
+                _rel(path),
+                "a stray or unclosed double quote",
+                line=number,
+                field=_column_at(good, header),
+                expected='a cell wholly in quotes (inner quotes doubled: "") or without any',
+            )
 
 
 def _frictionless(root: Path, descriptor: dict) -> None:
@@ -101,7 +274,14 @@ def _frictionless(root: Path, descriptor: dict) -> None:
     try:
         report = Package(descriptor, basepath=str(root)).validate()
     except FrictionlessException as err:
-        raise BuildError(where, err.error.note) from None
+        raise BuildError(where, err.error.note, line=1) from None
+    except Exception as err:  # the validator choked on the descriptor itself
+        raise BuildError(
+            where,
+            f"the Frictionless validator failed: {err}",
+            line=1,
+            expected="a valid descriptor",
+        ) from None
     # The first error is the one to fix first; later ones are often its echoes.
     for task in report.tasks:
         for error in task.errors:
@@ -109,7 +289,7 @@ def _frictionless(root: Path, descriptor: dict) -> None:
             problem, place = _explain(error, _header(root / task.place))
             raise BuildError(path, problem, **place)
     for error in report.errors:
-        raise BuildError(where, f"{error.title.lower()}: {error.note}")
+        raise BuildError(where, f"{error.title.lower()}: {error.note}", line=1)
 
 
 def _header(path: Path) -> list[str]:
@@ -222,14 +402,36 @@ def _check_rows(pkg: DataPackage) -> None:
                 seen[row["id"]] = res["path"]
 
 
-def load_package(root: Path | str = "data") -> DataPackage:
-    """Validate the data package under root and return its tables; raise BuildError if invalid."""
+def validation_key(root: Path) -> str:
+    """Hash every byte validation depends on: descriptor, CSVs, this module, the validator."""
+    from importlib.metadata import version
+
+    h = hashlib.sha256(Path(__file__).read_bytes())
+    h.update(version("frictionless").encode())
+    for path in [root / DESCRIPTOR, *sorted(root.glob("*.csv"))]:
+        h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()[:32]
+
+
+def load_package(root: Path | str = "data", cache: Path | None = None) -> DataPackage:
+    """Validate the data package under root and return its tables; raise BuildError if invalid.
+
+    With cache (a folder), a package whose exact bytes validated before skips Frictionless.
+    """
     root = Path(root)
     descriptor = read_descriptor(root)
+    _check_descriptor(root, descriptor)
     _check_files(root, descriptor)
-    _frictionless(root, descriptor)
+    marker = cache / validation_key(root) if cache else None
+    if marker is None or not marker.exists():
+        _frictionless(root, descriptor)
     pkg = DataPackage(root, descriptor)
     for res in descriptor["resources"]:
         pkg.tables[res["name"]] = _read_csv(root / res["path"])
     _check_rows(pkg)
+    if marker is not None and not marker.exists():
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        for old in marker.parent.iterdir():  # one marker: the last package that validated
+            old.unlink(missing_ok=True)
+        marker.touch()
     return pkg

@@ -1,19 +1,90 @@
-"""MkDocs glue: run the chart build step before every build, including each `mkdocs serve` rebuild.
+"""MkDocs glue. Every piece of logic lives in a plain module; this file only calls it:
 
-All logic lives in scripts/build_charts.py; this file only calls it, so another site generator
-can run `python -m scripts.build_charts` first instead.
+- before every build (and every `mkdocs serve` rebuild): scripts/build_charts.py, which validates
+  data/ and writes docs/generated/ (charts, figures, executed notebooks). Another site generator
+  runs `python -m scripts.build_charts` first instead.
+- each notebook page renders its executed copy from docs/generated/notebooks/.
+- each page gets its last-updated date from git (scripts/page_dates.py) in the place Material
+  shows it (page.meta.revision_date).
+- under `mkdocs serve`: our modules are re-imported on every rebuild, so edits to scripts/ and
+  charts/ show without a restart; docs/generated/ is not watched, so our own writes there never
+  trigger a second build; compiled templates are kept between rebuilds.
 """
 
 from __future__ import annotations
 
-from mkdocs.exceptions import Abort
+import importlib
+import sys
+from pathlib import Path
 
-from scripts import build_charts
-from scripts.build_error import BuildError
+from jinja2 import BytecodeCache
+from mkdocs.plugins import event_priority
+
+_state = {"serving": False, "dates": None}
+_TEMPLATES: dict = {}  # compiled Jinja templates, kept across `mkdocs serve` rebuilds
+
+
+def on_startup(command: str, dirty: bool) -> None:
+    _state["serving"] = command == "serve"
+
+
+def on_config(config):
+    if _state["serving"]:  # fresh code for this rebuild (charts/ is re-imported per chart)
+        for name in [n for n in sys.modules if n.startswith("scripts.") and n != __name__]:
+            del sys.modules[name]
+    _state["dates"] = None
+    return config
 
 
 def on_pre_build(config) -> None:
-    try:
-        build_charts.build()
-    except BuildError as err:
-        raise Abort(f"error: {err}") from None
+    importlib.import_module("scripts.build_charts").build()
+
+
+@event_priority(100)  # before mkdocs-jupyter wraps the files
+def on_files(files, config):
+    docs = Path(config.docs_dir)
+    generated = docs / "generated" / "notebooks"
+    for file in list(files):
+        if file.src_uri.startswith("generated/notebooks/"):
+            files.remove(file)  # an executed copy, not a page of its own
+        elif file.src_uri.endswith(".ipynb") and (generated / file.src_uri).is_file():
+            file.abs_src_path = str(generated / file.src_uri)
+    return files
+
+
+def on_page_markdown(markdown: str, page, config, files) -> str:
+    if _state["dates"] is None:
+        page_dates = importlib.import_module("scripts.page_dates")
+        _state["dates"] = page_dates.last_updated(Path(config.docs_dir))
+    date = _state["dates"].get(page.file.src_uri)
+    if date and "revision_date" not in page.meta:
+        page.meta["revision_date"] = date
+    return markdown
+
+
+def on_env(env, config, files):
+    env.bytecode_cache = _MemoryBytecodeCache()
+    return env
+
+
+def on_serve(server, config, builder):
+    docs = Path(config.docs_dir)
+    server.unwatch(str(docs))
+    server.watch(str(docs), recursive=False)  # pages at the top of docs/
+    for child in sorted(docs.iterdir()):
+        if child.is_dir() and child.name != "generated":
+            server.watch(str(child))
+    return server
+
+
+class _MemoryBytecodeCache(BytecodeCache):
+    """Compiled templates in memory, keyed by name and source checksum: a rebuild under
+    `mkdocs serve` compiles only templates that changed (saves about half a second)."""
+
+    def load_bytecode(self, bucket) -> None:
+        code = _TEMPLATES.get((bucket.key, bucket.checksum))
+        if code is not None:
+            bucket.code = code
+
+    def dump_bytecode(self, bucket) -> None:
+        _TEMPLATES[(bucket.key, bucket.checksum)] = bucket.code

@@ -81,6 +81,9 @@
     live.appendChild(target); // attached first, so Vega can measure the container's width
     const { view } = await embed(target, spec, {
       mode: "vega",
+      // Vega's expression interpreter instead of compiling expressions with new Function(): the
+      // site's Content-Security-Policy has no 'unsafe-eval' (overrides/partials/csp.html).
+      ast: true,
       renderer: "svg",
       actions: false,
       defaultStyle: false, // no injected <style>: our CSS and the page's CSP stay in charge

@@ -1,0 +1,160 @@
+"""Build step: make a built site safe and valid to publish. Runs on the folder MkDocs wrote.
+
+It works on the finished HTML, so it does not care which generator wrote it:
+
+- Content-Security-Policy: overrides/partials/csp.html writes the policy with
+  `script-src 'self' 'unsafe-inline'` (what `mkdocs serve` needs: its live-reload script is
+  inline and changes on every request). Here that becomes `'self'` plus the SHA-256 hash of every
+  inline script the site contains, the same list on every page (instant navigation keeps the
+  first page's policy for the whole visit), so no other inline script can run.
+- External links get rel="noopener noreferrer": the page they open cannot reach back into ours
+  or learn which page the reader came from.
+- Notebook pages (mkdocs-jupyter): the ~600 KB of JupyterLab CSS it inlines in <body> moves to
+  one cached stylesheet linked from <head>; its inline scripts move to one external file; the
+  empty MathJax <script src=""> and the Mermaid loader (which imports from a CDN, and is dead
+  code without diagrams) are dropped; <clipboard-copy> gets the role its script gives it at run
+  time, so its aria-label is valid. tests/nu_allowlist.txt lists what the Nu checker still says.
+
+Run: python -m scripts.harden_site SITE_DIR   (build_site runs it on every build)
+"""
+
+from __future__ import annotations
+
+import ast
+import base64
+import hashlib
+import os
+import re
+import sys
+from pathlib import Path
+
+from scripts.build_error import BuildError
+
+CSP_META = re.compile(r'<meta http-equiv="Content-Security-Policy" content="([^"]*)"\s*/?>')
+DEV_SCRIPTS = "script-src 'self' 'unsafe-inline'"
+SCRIPT = re.compile(r"<script\b([^>]*)>(.*?)</script>", re.S)
+STYLE = re.compile(r"<style\b[^>]*>(.*?)</style>", re.S)
+ANCHOR = re.compile(r"<a\s[^>]*>")
+HREF = re.compile(r'\shref="(https?:)?//([^/"]+)')
+REL = re.compile(r'\srel="([^"]*)"')
+EXECUTABLE = re.compile(r'type="(text/javascript|module|application/javascript)"')
+
+
+def is_executable(attrs: str) -> bool:
+    """Return whether a <script> with these attributes runs (JSON and templates do not)."""
+    return "type=" not in attrs or bool(EXECUTABLE.search(attrs))
+
+
+def inline_scripts(html: str) -> list[str]:
+    """Return the text of every inline script that a browser would execute."""
+    return [
+        body
+        for attrs, body in SCRIPT.findall(html)
+        if "src=" not in attrs and is_executable(attrs) and body.strip()
+    ]
+
+
+def csp_hash(script: str) -> str:
+    digest = hashlib.sha256(script.encode("utf-8")).digest()
+    return "'sha256-" + base64.b64encode(digest).decode() + "'"
+
+
+def safe_links(html: str, own_host: str | None = None) -> str:
+    """Add rel="noopener noreferrer" to every link that leaves the site."""
+
+    def fix(m: re.Match) -> str:
+        tag = m.group(0)
+        href = HREF.search(tag)
+        if not href or (own_host and href.group(2) == own_host):
+            return tag
+        rel = REL.search(tag)
+        if rel:
+            words = rel.group(1).split()
+            words += [w for w in ("noopener", "noreferrer") if w not in words]
+            return tag[: rel.start()] + f' rel="{" ".join(words)}"' + tag[rel.end() :]
+        return tag[:-1].rstrip("/").rstrip() + ' rel="noopener noreferrer">'
+
+    return ANCHOR.sub(fix, html)
+
+
+def _css_text(css: str) -> str:
+    # mkdocs-jupyter 0.26 writes one of its style blocks as a Python list's repr: unwrap it.
+    stripped = css.strip()
+    if stripped.startswith("['") or stripped.startswith('["'):
+        try:
+            return "\n".join(ast.literal_eval(stripped))
+        except (ValueError, SyntaxError):
+            pass
+    return css
+
+
+def fix_notebook_page(html: str, page: Path, site: Path, assets: dict[str, bytes]) -> str:
+    """Move a notebook page's inline CSS and scripts to files; drop dead and CDN scripts."""
+    if 'class="jupyter-wrapper"' not in html:
+        return html
+    styles = [_css_text(m.group(1)) for m in STYLE.finditer(html)]
+    html = STYLE.sub("", html)
+    scripts: list[str] = []
+
+    def script(m: re.Match) -> str:
+        attrs, body = m.group(1), m.group(2)
+        if re.search(r'\ssrc=""', attrs):
+            return ""  # MathJax with no URL configured: loads nothing, invalid markup
+        if "type=" in attrs and 'type="module"' in attrs and "mermaid" in body:
+            # Mermaid from a CDN, for diagrams the page does not have.
+            return "" if "jp-Mermaid" not in html.replace(body, "") else m.group(0)
+        if "src=" in attrs or not is_executable(attrs) or "clipboard" not in body.lower():
+            return m.group(0)  # Material's own inline scripts stay (and get hashed)
+        scripts.append(body)
+        return "\0script\0"
+
+    html = SCRIPT.sub(script, html)
+    css = "\n".join(styles).encode()
+    js = "\n;\n".join(scripts).encode()
+    prefix = os.path.relpath(site, page.parent).replace(os.sep, "/")
+    css_name = f"assets/stylesheets/notebook.{hashlib.sha256(css).hexdigest()[:8]}.css"
+    assets[css_name] = css
+    html = html.replace(
+        "</head>", f'<link rel="stylesheet" href="{prefix}/{css_name}">\n</head>', 1
+    )
+    if scripts:
+        js_name = f"assets/javascripts/notebook.{hashlib.sha256(js).hexdigest()[:8]}.js"
+        assets[js_name] = js
+        html = html.replace("\0script\0", f'<script src="{prefix}/{js_name}"></script>', 1)
+        html = html.replace("\0script\0", "")
+    # The element's script sets role="button" when it connects; say so in the markup already.
+    return re.sub(
+        r'<clipboard-copy ,="" aria-label=', '<clipboard-copy role="button" aria-label=', html
+    )
+
+
+def harden(site: Path, own_host: str | None = None) -> dict[str, int]:
+    """Rewrite every page under site in place; raise BuildError if a page has no CSP."""
+    pages = sorted(site.rglob("*.html"))
+    assets: dict[str, bytes] = {}
+    texts: dict[Path, str] = {}
+    for page in pages:
+        html = page.read_text(encoding="utf-8")
+        html = fix_notebook_page(html, page, site, assets)
+        texts[page] = safe_links(html, own_host)
+    hashes = sorted({csp_hash(s) for html in texts.values() for s in inline_scripts(html)})
+    policy_scripts = " ".join(["script-src 'self'", *hashes])
+    for page, html in texts.items():
+        meta = CSP_META.search(html)
+        if meta is None or DEV_SCRIPTS not in meta.group(1):
+            raise BuildError(
+                "overrides/partials/csp.html",
+                f"{page.relative_to(site).as_posix()} has no Content-Security-Policy to finish",
+                expected=f'a <meta http-equiv="Content-Security-Policy"> with "{DEV_SCRIPTS}"',
+            )
+        policy = meta.group(1).replace(DEV_SCRIPTS, policy_scripts)
+        html = html[: meta.start(1)] + policy + html[meta.end(1) :]
+        page.write_text(html, encoding="utf-8")
+    for name, data in assets.items():
+        (site / name).parent.mkdir(parents=True, exist_ok=True)
+        (site / name).write_bytes(data)
+    return {"pages": len(pages), "script_hashes": len(hashes), "assets": len(assets)}
+
+
+if __name__ == "__main__":
+    print(harden(Path(sys.argv[1])), file=sys.stderr)
