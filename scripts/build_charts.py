@@ -437,10 +437,11 @@ def build(root: Path = ROOT, out: Path | None = None, only: list[str] | None = N
     charts_dir = root / "charts"
     names = only or chart_names(charts_dir)
     staged: dict[str, bytes] = {}
-    built = reused = 0
+    rendered: list[str] = []
     for name in names:
         files, fresh = _build_chart(name, charts_dir, cache, pkg, root)
-        built, reused = built + fresh, reused + (not fresh)
+        if fresh:
+            rendered.append(name)
         for fname, data in files.items():
             staged[f"charts/{name}/{fname}"] = data
     staged["figures.json"] = dumps(figures(pkg)).encode()
@@ -451,23 +452,26 @@ def build(root: Path = ROOT, out: Path | None = None, only: list[str] | None = N
         staged[f"data/{res['path']}"] = pkg.path(res["name"]).read_bytes()
     staged["data/datapackage.json"] = (root / "data" / "datapackage.json").read_bytes()
     staged["vega.js"] = vega_runtime(root / ".cache")
-    notebooks, nb_counts = build_notebooks.build(root, pkg) if only is None else ({}, {})
+    notebooks, ran = build_notebooks.build(root, pkg) if only is None else ({}, [])
     staged.update(notebooks)
     changed = sync(staged, out, prune=only is None)
     seconds = time.perf_counter() - started
-    log(
-        f"build_charts: {built} built, {reused} from cache; notebooks: "
-        f"{nb_counts.get('executed', 0)} run, {nb_counts.get('reused', 0)} from cache; "
-        f"{changed} files written in {seconds:.2f}s"
-    )
-    return {
-        "built": built,
-        "reused": reused,
-        "notebooks_run": nb_counts.get("executed", 0),
-        "notebooks_reused": nb_counts.get("reused", 0),
+    stats = {
+        "validated": pkg.validated,
+        "built": len(rendered),
+        "reused": len(names) - len(rendered),
+        "charts_built": rendered,
+        "notebooks_run": ran,
+        "notebooks_reused": len(notebooks) - len(ran),
         "changed": changed,
-        "seconds": seconds,
+        "seconds": round(seconds, 3),
     }
+    log(
+        f"build_charts: data {'validated' if pkg.validated else 'unchanged'}; charts: "
+        f"{stats['built']} built, {stats['reused']} from cache; notebooks: {len(ran)} run, "
+        f"{stats['notebooks_reused']} from cache; {changed} files written in {seconds:.2f}s"
+    )
+    return stats
 
 
 def _build_chart(
@@ -537,9 +541,12 @@ def _locate(err: BuildError, src: bytes) -> BuildError:
         field = "chart"
     if line is None and chart_fn is not None and not err.problem.startswith("syntax"):
         line = chart_fn.lineno
-    return BuildError(
-        err.file, err.problem, line=line, field=field, expected=err.expected, cell=err.cell
-    )
+    expected = err.expected
+    if expected is None and err.problem.startswith("chart()"):
+        expected = "chart(data) to return an Altair chart without raising"
+    elif expected is None and err.problem.startswith("importing"):
+        expected = "a module that imports without error"
+    return BuildError(err.file, err.problem, line=line, field=field, expected=expected)
 
 
 def _declared_tables(src: bytes, path: Path) -> tuple[str, ...]:
@@ -549,7 +556,9 @@ def _declared_tables(src: bytes, path: Path) -> tuple[str, ...]:
     try:
         tree = ast.parse(src)
     except SyntaxError as err:
-        raise BuildError(_rel(path), f"syntax error: {err.msg}", line=err.lineno) from None
+        raise BuildError(
+            _rel(path), f"syntax error: {err.msg}", line=err.lineno, expected="valid Python"
+        ) from None
     for node in tree.body:
         if isinstance(node, ast.Assign) and any(
             isinstance(t, ast.Name) and t.id == "TABLES" for t in node.targets
@@ -593,10 +602,13 @@ def sync(staged: dict[str, bytes], out: Path, prune: bool = True) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("-v", "--verbose", action="store_true", help="show tracebacks")
+    parser.add_argument("--stats", action="store_true", help="print what was done, as JSON")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     try:
-        build()
+        stats = build()
+        if args.stats:
+            print(json.dumps(stats, sort_keys=True))
     except BuildError as err:
         if args.verbose:
             raise

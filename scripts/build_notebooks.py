@@ -44,7 +44,10 @@ def read(path: Path, rel: str) -> dict:
         nb = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as err:
         raise BuildError(
-            rel, f"not a valid notebook (invalid JSON: {err.msg})", line=err.lineno
+            rel,
+            f"not a valid notebook (invalid JSON: {err.msg})",
+            line=err.lineno,
+            expected="a notebook saved by Jupyter (or fix the JSON just before this point)",
         ) from None
     if not isinstance(nb.get("cells"), list):
         raise BuildError(rel, "not a notebook: no list of cells", expected="a Jupyter notebook")
@@ -133,11 +136,11 @@ def _cell_error(nb, rel: str, err) -> BuildError:
     return BuildError(rel, f"a cell failed: {str(err).strip().splitlines()[-1]}")
 
 
-def build(root: Path, pkg) -> tuple[dict[str, bytes], dict[str, int]]:
-    """Execute (or reuse) every notebook; return staged files and counts of work done."""
+def build(root: Path, pkg) -> tuple[dict[str, bytes], list[str]]:
+    """Execute (or reuse) every notebook; return staged files and the notebooks that ran."""
     docs, cache = root / "docs", root / ".cache" / "notebooks"
     staged: dict[str, bytes] = {}
-    counts = {"executed": 0, "reused": 0}
+    ran: list[str] = []
     for path in notebook_paths(docs):
         rel_docs = path.relative_to(docs).as_posix()
         rel = f"docs/{rel_docs}"
@@ -148,7 +151,6 @@ def build(root: Path, pkg) -> tuple[dict[str, bytes], dict[str, int]]:
         if hit.is_file():
             data = hit.read_bytes()
             hit.touch()  # recently used: kept longest
-            counts["reused"] += 1
         else:
             data = execute(path, root, rel)
             cache.mkdir(parents=True, exist_ok=True)
@@ -158,6 +160,6 @@ def build(root: Path, pkg) -> tuple[dict[str, bytes], dict[str, int]]:
             old = sorted(cache.glob(f"{slug}-*.ipynb"), key=lambda p: p.stat().st_mtime)
             for stale in old[:-KEEP]:
                 stale.unlink(missing_ok=True)
-            counts["executed"] += 1
+            ran.append(rel)
         staged[f"notebooks/{rel_docs}"] = data
-    return staged, counts
+    return staged, ran

@@ -151,15 +151,25 @@ def explain(err: BaseException, problems: list[str], root: Path) -> str:
     template = _find(err, jinja2.TemplateError)
     if template is not None:
         return str(_template_error(template, root))
+    import yaml
+
+    bad_yaml = _find(err, yaml.MarkedYAMLError)
+    if bad_yaml is not None:
+        mark = bad_yaml.problem_mark or bad_yaml.context_mark
+        what = " ".join(x for x in (bad_yaml.context, bad_yaml.problem) if x)
+        return str(
+            BuildError(
+                "mkdocs.yml",
+                f"not valid YAML: {what}",
+                line=mark.line + 1 if mark else None,
+                expected="valid YAML: check the brackets, quotes and indentation on or before it",
+            )
+        )
     for problem in problems:  # strict mode: the first warning is the one to fix
         located = locate_warning(problem, root)
         if located is not None:
             return str(located)
     text = str(err)
-    m = re.search(r"line (\d+)", text)
-    if "configuration file" in text and m:
-        detail = text.split("\n")[-1].strip() or text
-        return str(BuildError("mkdocs.yml", f"not valid YAML: {detail}", line=int(m.group(1))))
     if problems:
         return problems[0]
     return f"{type(err).__name__}: {text}" if text else type(err).__name__
@@ -213,7 +223,8 @@ def locate_warning(message: str, root: Path) -> BuildError | None:
     m = LINK.search(message)
     if m:
         page, link = m.group(1), m.group(2)
-        reason = message.split("', ", 1)[1].rstrip(".") if "', " in message else message
+        reason = message.split("', ", 1)[1] if "', " in message else message
+        reason = reason.removeprefix("but ").split(". Did you mean")[0].rstrip(".")
         return BuildError(
             f"docs/{page}",
             f"the link '{link}' is broken: {reason}",

@@ -37,6 +37,7 @@ class DataPackage:
     root: Path
     descriptor: dict
     tables: dict[str, list[dict]] = field(default_factory=dict)
+    validated: bool = True  # False when these exact bytes had validated before (cache hit)
 
     @property
     def sources(self) -> dict[str, dict]:
@@ -68,7 +69,12 @@ def read_descriptor(root: Path) -> dict:
     try:
         descriptor = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as err:
-        raise BuildError(_rel(path), f"invalid JSON: {err.msg}", line=err.lineno) from None
+        raise BuildError(
+            _rel(path),
+            f"invalid JSON: {err.msg} (column {err.colno})",
+            line=err.lineno,
+            expected="valid JSON: check the quotes, commas and brackets just before this point",
+        ) from None
     if not isinstance(descriptor.get("resources"), list):
         raise BuildError(_rel(path), "no 'resources' list", expected="one resource per CSV")
     return descriptor
@@ -252,11 +258,25 @@ def _check_header(path: Path, text: str, res: dict) -> None:
 
 
 def _check_quotes(path: Path, text: str) -> None:
-    """Find a stray or unclosed double quote, which would silently shift every later cell."""
+    """Find a stray quote or delimiter, which would silently shift every later cell.
+
+    Rows are one line each (no line breaks inside cells), so each line must split cleanly into
+    as many cells as the header has.
+    """
     lines = text.splitlines()
-    header = lines[0].split(",") if lines else []
+    header = _cells(lines[0]) if lines else []
     for number, line in enumerate(lines, start=1):
-        if '"' in line and _cells(line) is None:
+        cells = _cells(line)
+        if cells is not None and header and len(cells) != len(header) and line.strip():
+            problem = "more" if len(cells) > len(header) else "fewer"
+            raise BuildError(
+                _rel(path),
+                f"the row has {len(cells)} cells, {problem} cells than the header's {len(header)}"
+                + (" (a stray comma? quote a cell that contains one)" if problem == "more" else ""),
+                line=number,
+                expected=f"{len(header)} cells: " + ",".join(header),
+            )
+        if '"' in line and cells is None:
             good = next((line[:i] for i in range(len(line), 0, -1) if _cells(line[:i])), "")
             raise BuildError(
                 _rel(path),
@@ -332,6 +352,12 @@ def _explain(error, header: list[str]) -> tuple[str, dict]:
         )
     if kind == "foreign-key":
         names = getattr(error, "field_names", None) or [None]
+        m = re.search(r'values "(.*)" not found in the lookup table "(\w+)" as "(\w+)"', note)
+        if m:
+            value, table, key = m.groups()
+            return f"'{value}' does not resolve: no row of {table}.csv has it as {key}", dict(
+                line=line, field=names[0], expected=f"an {key} from data/{table}.csv"
+            )
         return f"a reference that does not resolve ({note})", dict(
             line=line, field=names[0], expected="an id that exists in the referenced table"
         )
@@ -423,9 +449,10 @@ def load_package(root: Path | str = "data", cache: Path | None = None) -> DataPa
     _check_descriptor(root, descriptor)
     _check_files(root, descriptor)
     marker = cache / validation_key(root) if cache else None
-    if marker is None or not marker.exists():
+    validated = marker is None or not marker.exists()
+    if validated:
         _frictionless(root, descriptor)
-    pkg = DataPackage(root, descriptor)
+    pkg = DataPackage(root, descriptor, validated=validated)
     for res in descriptor["resources"]:
         pkg.tables[res["name"]] = _read_csv(root / res["path"])
     _check_rows(pkg)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import http.server
 import os
 import shutil
@@ -56,6 +57,15 @@ def run_build(root: Path, *args: str, env: dict | None = None) -> subprocess.Com
         text=True,
         timeout=600,
     )
+
+
+def tree_digest(folder: Path) -> str:
+    """Hash every file's path and bytes under folder: equal digests, identical trees."""
+    h = hashlib.sha256()
+    for p in sorted(folder.rglob("*")):
+        if p.is_file():
+            h.update(p.relative_to(folder).as_posix().encode() + b"\0" + p.read_bytes())
+    return h.hexdigest()
 
 
 @pytest.fixture

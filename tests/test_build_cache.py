@@ -1,0 +1,233 @@
+"""Builds that know about data: outputs are cached by exactly their inputs, and never go stale.
+
+A scratch project gets a second chart (reading another table) and a second notebook (declaring
+the one table it reads), so "only what reads it" has something to leave alone.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from scripts import build_charts, fingerprint
+from scripts.load_data import load_package
+from tests.conftest import ROOT, copy_project, tree_digest
+
+OTHER_CHART = '''"""Seres deliveries (a second chart, for the cache tests)
+
+Every delivery row, to prove that editing one table leaves charts of other tables alone.
+"""
+
+import altair as alt
+
+TABLES = ("deliveries",)
+
+
+def chart(data):
+    rows = data["deliveries"][["period", "value", "source_id"]].head(5)
+    return alt.Chart(rows).mark_bar().encode(x="period:O", y="value:Q", tooltip=["value:Q"])
+'''
+
+
+def other_notebook() -> dict:
+    return {
+        "cells": [
+            {
+                "cell_type": "code",
+                "execution_count": None,
+                "id": "c1",
+                "metadata": {},
+                "outputs": [],
+                "source": "import csv\nlen(list(csv.reader(open('data/deliveries.csv'))))",
+            }
+        ],
+        "metadata": {
+            "explainer": {"tables": ["deliveries"]},
+            "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+        },
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+
+
+def build(root: Path) -> dict:
+    """Run the build step as MkDocs' hook does, in root; return what it did."""
+    result = subprocess.run(
+        [sys.executable, "-m", "scripts.build_charts", "--stats"],
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root)},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def bump_value(root: Path, table: str) -> None:
+    """Change one value of a table's first data row (a real edit a contributor might make)."""
+    path = root / "data" / f"{table}.csv"
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    header = lines[0].strip().split(",")
+    import csv
+    import io
+
+    cells = next(csv.reader(io.StringIO(lines[1])))
+    i = header.index("value")
+    cells[i] = str(float(cells[i]) + 1)
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerow(cells)
+    lines[1] = buf.getvalue()
+    path.write_text("".join(lines), encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def cached(tmp_path_factory) -> Path:
+    """A scratch project with two charts and two notebooks, built once."""
+    root = copy_project(tmp_path_factory.mktemp("cache") / "project")
+    (root / "charts" / "seres_deliveries_test.py").write_text(OTHER_CHART)
+    (root / "docs" / "deliveries-check.ipynb").write_text(json.dumps(other_notebook()))
+    first = build(root)
+    assert "seres_deliveries_test" in first["charts_built"]
+    return root
+
+
+def test_a_rebuild_with_no_change_recomputes_nothing(cached):
+    again = build(cached)
+    assert again["built"] == 0 and again["reused"] == 2
+    assert again["notebooks_run"] == [] and again["notebooks_reused"] == 2
+    assert again["changed"] == 0, "an unchanged build rewrote files (would wake mkdocs serve)"
+    assert again["validated"] is False, "unchanged data was validated again"
+
+
+def test_editing_one_csv_recomputes_only_what_reads_it(cached):
+    build(cached)
+    bump_value(cached, "nev_market_annual")
+    after = build(cached)
+    assert after["charts_built"] == ["nev_sales_caam"]
+    assert after["notebooks_run"] == ["docs/methodology.ipynb"]  # it reads every table
+    assert after["validated"] is True
+
+    bump_value(cached, "deliveries")
+    after = build(cached)
+    assert after["charts_built"] == ["seres_deliveries_test"]
+    assert sorted(after["notebooks_run"]) == [
+        "docs/deliveries-check.ipynb",
+        "docs/methodology.ipynb",
+    ]
+
+
+def test_a_comment_or_an_orchestration_edit_recomputes_no_chart(cached):
+    build(cached)
+    module = cached / "charts" / "nev_sales_caam.py"
+    module.write_text(module.read_text() + "\n# a note for the next contributor\n")
+    steps = cached / "scripts" / "build_charts.py"  # log() only orchestrates
+    text = steps.read_text()
+    assert "    LOG.info(message)\n" in text
+    steps.write_text(
+        text.replace("    LOG.info(message)\n", "    LOG.info(message)\n    return\n", 1)
+    )
+    assert build(cached)["built"] == 0
+
+
+def test_editing_a_chart_module_recomputes_it_and_the_notebook_that_imports_it(cached):
+    build(cached)
+    module = cached / "charts" / "nev_sales_caam.py"
+    module.write_text(module.read_text().replace("height=280", "height=281"))
+    after = build(cached)
+    assert after["charts_built"] == ["nev_sales_caam"]
+    assert after["notebooks_run"] == ["docs/methodology.ipynb"]
+
+
+def test_a_stale_cache_is_never_served(cached, tmp_path):
+    """After each kind of edit, the cached build's output equals a build from nothing."""
+    edits = [
+        lambda r: bump_value(r, "nev_market_annual"),
+        lambda r: (r / "charts/_theme.py").write_text(
+            (r / "charts/_theme.py").read_text().replace("#0072B2", "#0072B3")
+        ),
+        lambda r: (r / "charts/nev_sales_caam.py").write_text(
+            (r / "charts/nev_sales_caam.py")
+            .read_text()
+            .replace("by year (CAAM)", "by year (CAAM data)", 1)
+        ),
+    ]
+    for edit in edits:
+        build(cached)
+        before = tree_digest(cached / "docs" / "generated")
+        edit(cached)
+        build(cached)
+        incremental = tree_digest(cached / "docs" / "generated")
+        assert incremental != before, "an input changed but the output did not"
+        clean = tmp_path / f"clean-{edits.index(edit)}"
+        shutil.copytree(
+            cached, clean, ignore=shutil.ignore_patterns(".cache", "generated", "site", ".build")
+        )
+        build(clean)
+        assert tree_digest(clean / "docs" / "generated") == incremental
+
+
+# --- the keys themselves, in-process: what is in them and what is not --------------------------
+
+
+@pytest.fixture(scope="module")
+def real_package():
+    return load_package(ROOT / "data")
+
+
+@pytest.fixture
+def package(real_package):
+    """The real package, copied: each test may edit its rows."""
+    return copy.deepcopy(real_package)
+
+
+def _key(package, src: bytes | None = None, tables=("nev_market_annual",)) -> str:
+    src = src if src is not None else (ROOT / "charts" / "nev_sales_caam.py").read_bytes()
+    return build_charts.input_key("nev_sales_caam", src, tables, package, ROOT)
+
+
+def test_key_covers_the_tables_read_and_not_the_others(package):
+    base = _key(package)
+    other = next(iter(t for t in package.tables if t not in ("nev_market_annual", "sources")))
+    package.tables[other][0]["value"] = "123456789"
+    assert _key(package) == base
+    package.tables["nev_market_annual"][0]["value"] = "1"
+    assert _key(package) != base
+
+
+def test_key_covers_code_by_meaning(package):
+    src = (ROOT / "charts" / "nev_sales_caam.py").read_bytes()
+    base = _key(package, src)
+    assert _key(package, src + b"\n# only a comment\n") == base
+    assert _key(package, src.replace(b"height=280", b"height=300")) != base
+    assert _key(package, src.replace(b"(CAAM)", b"(CAAM!)", 1)) != base  # the title is output
+
+
+def test_key_covers_source_ids_but_not_their_titles(package):
+    base = _key(package)
+    first = package.tables["sources"][0]
+    first["title"] = "A retitled page"
+    assert _key(package) == base  # titles are read by the page, not baked into chart files
+    package.tables["sources"].append({**first, "id": "a_new_source"})
+    assert _key(package) != base
+
+
+def test_key_covers_library_versions(package, monkeypatch):
+    base = _key(package)
+    monkeypatch.setattr(build_charts, "_versions", lambda: "altair=99")
+    assert _key(package) != base
+
+
+def test_local_imports_are_followed_transitively():
+    import ast
+
+    tree = ast.parse("from scripts.build_charts import frames\nfrom charts import nev_sales_caam")
+    found = {p.relative_to(ROOT).as_posix() for p in fingerprint.local_imports(tree, ROOT)}
+    assert {"scripts/build_charts.py", "scripts/load_data.py", "charts/nev_sales_caam.py"} <= found
