@@ -428,8 +428,16 @@ def vega_runtime(cache: Path) -> bytes:
     return path.read_bytes()
 
 
-def build(root: Path = ROOT, out: Path | None = None, only: list[str] | None = None) -> dict:
-    """Validate data, build every chart and notebook into docs/generated; return counts."""
+def build(
+    root: Path = ROOT,
+    out: Path | None = None,
+    only: list[str] | None = None,
+    background: dict | None = None,
+) -> dict:
+    """Validate data, build every chart and notebook into docs/generated; return counts.
+
+    background: under `mkdocs serve`, notebooks run in threads (scripts/build_notebooks.py).
+    """
     started = time.perf_counter()
     out = out or root / "docs" / "generated"
     cache = root / ".cache" / "charts"
@@ -452,7 +460,7 @@ def build(root: Path = ROOT, out: Path | None = None, only: list[str] | None = N
         staged[f"data/{res['path']}"] = pkg.path(res["name"]).read_bytes()
     staged["data/datapackage.json"] = (root / "data" / "datapackage.json").read_bytes()
     staged["vega.js"] = vega_runtime(root / ".cache")
-    notebooks, ran = build_notebooks.build(root, pkg) if only is None else ({}, [])
+    notebooks, ran = build_notebooks.build(root, pkg, background) if only is None else ({}, [])
     staged.update(notebooks)
     changed = sync(staged, out, prune=only is None)
     seconds = time.perf_counter() - started

@@ -17,8 +17,10 @@ from __future__ import annotations
 import ast
 import contextlib
 import json
+import logging
 import re
 import subprocess
+import threading
 from pathlib import Path
 
 from scripts import fingerprint
@@ -28,6 +30,7 @@ LIBRARIES = ("altair", "pandas", "vl-convert-python", "ipykernel", "nbclient", "
 TIMEOUT = 120  # seconds per cell
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 KEEP = 3  # executed copies kept per notebook, so undoing an edit is instant too
+LOG = logging.getLogger("mkdocs.explainer.build_notebooks")
 
 
 def notebook_paths(docs: Path) -> list[Path]:
@@ -136,8 +139,65 @@ def _cell_error(nb, rel: str, err) -> BuildError:
     return BuildError(rel, f"a cell failed: {str(err).strip().splitlines()[-1]}")
 
 
-def build(root: Path, pkg) -> tuple[dict[str, bytes], list[str]]:
-    """Execute (or reuse) every notebook; return staged files and the notebooks that ran."""
+def _store(cache: Path, slug: str, hit: Path, data: bytes) -> None:
+    """Keep the newest KEEP executed copies of a notebook, then write this one atomically."""
+    cache.mkdir(parents=True, exist_ok=True)
+    old = sorted(cache.glob(f"{slug}-*.ipynb"), key=lambda p: p.stat().st_mtime)
+    for stale in old[: max(0, len(old) - KEEP + 1)]:
+        stale.unlink(missing_ok=True)
+    tmp = cache / f".{hit.name}.tmp"
+    tmp.write_bytes(data)
+    tmp.replace(hit)
+
+
+def placeholder(nb: dict) -> bytes:
+    """The notebook's cells without outputs, under a note that they are being computed."""
+    note = {
+        "cell_type": "markdown",
+        "metadata": {},
+        "source": '!!! note "Re-running with the latest data and code"\n\n'
+        "    The outputs of this notebook are being computed again; this page reloads with them "
+        "in a few seconds. (Only under `make serve`: a published build always runs it first.)",
+    }
+    cells = [
+        {**c, "outputs": [], "execution_count": None} if c.get("cell_type") == "code" else c
+        for c in nb["cells"]
+    ]
+    head = [c for c in cells[:1] if c.get("cell_type") == "markdown"]  # keep the title first
+    body = {**nb, "cells": [*head, note, *cells[len(head) :]]}
+    return (json.dumps(body, indent=1, sort_keys=True, ensure_ascii=False) + "\n").encode()
+
+
+def _run_in_background(jobs: dict, key: str, path: Path, root: Path, rel: str, store) -> None:
+    """Under `mkdocs serve`: execute in a thread; the result (or the error) lands in the cache,
+    where the server watches it, so it triggers the one rebuild that shows it."""
+    if key in jobs:
+        return
+
+    def job() -> None:
+        LOG.info(f"{rel}: re-running in the background")
+        try:
+            store(execute(path, root, rel))
+            LOG.info(f"{rel}: ran; its page updates with the next build")
+        except BuildError as err:
+            LOG.info(f"{rel}: failed; the next build reports why")
+            jobs[key] = err
+            store(None, err)
+        except Exception as err:  # a bug of ours: say so on the next build
+            jobs[key] = BuildError(rel, f"running the notebook failed: {err!r}")
+            store(None, jobs[key])
+
+    jobs[key] = threading.Thread(target=job, name=f"notebook {rel}", daemon=True)
+    jobs[key].start()
+
+
+def build(root: Path, pkg, background: dict | None = None) -> tuple[dict[str, bytes], list[str]]:
+    """Execute (or reuse) every notebook; return staged files and the notebooks that ran.
+
+    With background (a dict that outlives rebuilds, kept by `mkdocs serve`'s hook), a notebook
+    whose inputs changed runs in a thread and its page shows a placeholder (never old outputs)
+    until the result is in; a cell that raised fails the build once the run has finished.
+    """
     docs, cache = root / "docs", root / ".cache" / "notebooks"
     staged: dict[str, bytes] = {}
     ran: list[str] = []
@@ -150,16 +210,26 @@ def build(root: Path, pkg) -> tuple[dict[str, bytes], list[str]]:
         hit = cache / f"{slug}-{key}.ipynb"
         if hit.is_file():
             data = hit.read_bytes()
-            hit.touch()  # recently used: kept longest
+            if background is None:
+                hit.touch()  # recently used: kept longest (not under serve: it watches mtimes)
+        elif background is not None:
+            failed = background.get(key)
+            if isinstance(failed, BuildError):
+                raise failed
+
+            def store(data, err=None, hit=hit, slug=slug) -> None:
+                if data is not None:
+                    _store(cache, slug, hit, data)
+                else:  # wake the server: the next build reports the error
+                    cache.mkdir(parents=True, exist_ok=True)
+                    (cache / f"{slug}.failed").write_text(str(err), encoding="utf-8")
+
+            _run_in_background(background, key, path, root, rel, store)
+            data = placeholder(nb)
+            ran.append(rel)
         else:
             data = execute(path, root, rel)
-            cache.mkdir(parents=True, exist_ok=True)
-            tmp = hit.with_suffix(".tmp")
-            tmp.write_bytes(data)
-            tmp.replace(hit)
-            old = sorted(cache.glob(f"{slug}-*.ipynb"), key=lambda p: p.stat().st_mtime)
-            for stale in old[:-KEEP]:
-                stale.unlink(missing_ok=True)
+            _store(cache, slug, hit, data)
             ran.append(rel)
         staged[f"notebooks/{rel_docs}"] = data
     return staged, ran

@@ -15,7 +15,6 @@ changes exactly when an input does:
 from __future__ import annotations
 
 import ast
-import contextlib
 import hashlib
 import json
 import sys
@@ -31,8 +30,18 @@ def sha(*parts: bytes | str) -> str:
     return h.hexdigest()
 
 
+_DIGESTS: dict[tuple[str, frozenset[str]], str] = {}  # parsing is the slow part: once per text
+
+
 def code_digest(src: bytes | str, drop: frozenset[str] = frozenset()) -> str:
     """Hash Python source by its syntax tree, leaving out top-level functions named in drop."""
+    memo = (sha(src), drop)
+    if memo not in _DIGESTS:
+        _DIGESTS[memo] = _code_digest(src, drop)
+    return _DIGESTS[memo]
+
+
+def _code_digest(src: bytes | str, drop: frozenset[str]) -> str:
     tree = ast.parse(src)
     tree.body = [
         node
@@ -45,15 +54,27 @@ def code_digest(src: bytes | str, drop: frozenset[str] = frozenset()) -> str:
 def local_imports(tree: ast.AST, root: Path, here: Path | None = None) -> set[Path]:
     """Return the project files (under root) that this code imports, followed transitively."""
     found: set[Path] = set()
-    todo = [(tree, here)]
+    todo = [_direct_imports(tree, root, here)]
     while todo:
-        node_tree, at = todo.pop()
-        for path in _direct_imports(node_tree, root, at):
+        for path in todo.pop():
             if path not in found:
                 found.add(path)
-                with contextlib.suppress(SyntaxError):  # the import fails and says where
-                    todo.append((ast.parse(path.read_bytes()), path))
+                todo.append(_file_imports(path, root))
     return found
+
+
+_IMPORTS: dict[tuple[Path, str], frozenset[Path]] = {}
+
+
+def _file_imports(path: Path, root: Path) -> frozenset[Path]:
+    src = path.read_bytes()
+    memo = (path, sha(src))
+    if memo not in _IMPORTS:
+        try:
+            _IMPORTS[memo] = frozenset(_direct_imports(ast.parse(src), root, path))
+        except SyntaxError:  # the import fails and says where
+            _IMPORTS[memo] = frozenset()
+    return _IMPORTS[memo]
 
 
 def _direct_imports(tree: ast.AST, root: Path, here: Path | None) -> set[Path]:

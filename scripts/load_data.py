@@ -7,9 +7,11 @@ what makes its reports confusing: the descriptor itself (constraint values of th
 known types, files that exist), headers against the schema by name, and stray quotes, so every
 error names the file to edit, the line and the field.
 
-Validation is the slowest part of a rebuild (about a second), so a package that validated once is
-remembered by a hash of every byte it depends on (the descriptor, every CSV, this file and the
-Frictionless version) under .cache/validated/; any change to any of those validates again.
+Validation is the slowest part of a rebuild (about a second for the whole package), so each
+table that validated once is remembered by a hash of every byte its validation depends on (its
+descriptor and CSV, the tables its foreign keys point at, the package metadata, this file and the
+Frictionless version) under .cache/validated/: editing one CSV validates that table again, and
+the tables it refers to, not the rest.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ class DataPackage:
     root: Path
     descriptor: dict
     tables: dict[str, list[dict]] = field(default_factory=dict)
-    validated: bool = True  # False when these exact bytes had validated before (cache hit)
+    validated: bool = True  # False when every table had validated before, byte for byte
 
     @property
     def sources(self) -> dict[str, dict]:
@@ -428,37 +430,67 @@ def _check_rows(pkg: DataPackage) -> None:
                 seen[row["id"]] = res["path"]
 
 
-def validation_key(root: Path) -> str:
-    """Hash every byte validation depends on: descriptor, CSVs, this module, the validator."""
+def validation_keys(root: Path, descriptor: dict) -> dict[str, str]:
+    """Hash, per resource, every byte its validation depends on: its descriptor and CSV, the
+    tables its foreign keys point at, the package's own metadata, this module, the validator."""
     from importlib.metadata import version
 
-    h = hashlib.sha256(Path(__file__).read_bytes())
-    h.update(version("frictionless").encode())
-    for path in [root / DESCRIPTOR, *sorted(root.glob("*.csv"))]:
-        h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
-    return h.hexdigest()[:32]
+    package = {k: v for k, v in descriptor.items() if k != "resources"}
+    common = hashlib.sha256(Path(__file__).read_bytes())
+    common.update(version("frictionless").encode() + json.dumps(package, sort_keys=True).encode())
+    by_name = {r["name"]: r for r in descriptor["resources"]}
+    keys = {}
+    for res in descriptor["resources"]:
+        h = common.copy()
+        for name in [res["name"], *sorted(_references(res) - {res["name"]})]:
+            other = by_name.get(name, {"name": name})
+            h.update(json.dumps(other, sort_keys=True).encode())
+            path = root / str(other.get("path"))
+            h.update(path.read_bytes() if path.is_file() else b"missing")
+        keys[res["name"]] = h.hexdigest()[:32]
+    return keys
+
+
+def _references(res: dict) -> set[str]:
+    return {
+        fk.get("reference", {}).get("resource") or res["name"]
+        for fk in res.get("schema", {}).get("foreignKeys", [])
+    }
 
 
 def load_package(root: Path | str = "data", cache: Path | None = None) -> DataPackage:
     """Validate the data package under root and return its tables; raise BuildError if invalid.
 
-    With cache (a folder), a package whose exact bytes validated before skips Frictionless.
+    With cache (a folder), resources whose exact inputs validated before skip Frictionless, so
+    editing one CSV validates that table (and the tables it refers to) only.
     """
     root = Path(root)
     descriptor = read_descriptor(root)
     _check_descriptor(root, descriptor)
     _check_files(root, descriptor)
-    marker = cache / validation_key(root) if cache else None
-    validated = marker is None or not marker.exists()
-    if validated:
-        _frictionless(root, descriptor)
-    pkg = DataPackage(root, descriptor, validated=validated)
+    keys = validation_keys(root, descriptor) if cache else {}
+    stale = [
+        r["name"]
+        for r in descriptor["resources"]
+        if not cache or not (cache / f"{r['name']}-{keys[r['name']]}").exists()
+    ]
+    if stale:
+        needed = set(stale).union(
+            *(_references(r) for r in descriptor["resources"] if r["name"] in stale)
+        )
+        subset = {
+            **descriptor,
+            "resources": [r for r in descriptor["resources"] if r["name"] in needed],
+        }
+        _frictionless(root, subset)
+    pkg = DataPackage(root, descriptor, validated=bool(stale))
     for res in descriptor["resources"]:
         pkg.tables[res["name"]] = _read_csv(root / res["path"])
     _check_rows(pkg)
-    if marker is not None and not marker.exists():
-        marker.parent.mkdir(parents=True, exist_ok=True)
-        for old in marker.parent.iterdir():  # one marker: the last package that validated
-            old.unlink(missing_ok=True)
-        marker.touch()
+    if cache:
+        cache.mkdir(parents=True, exist_ok=True)
+        for name in stale:
+            for old in cache.glob(f"{name}-*"):
+                old.unlink(missing_ok=True)
+            (cache / f"{name}-{keys[name]}").touch()
     return pkg

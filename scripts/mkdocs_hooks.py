@@ -8,19 +8,22 @@
   shows it (page.meta.revision_date).
 - under `mkdocs serve`: our modules are re-imported on every rebuild, so edits to scripts/ and
   charts/ show without a restart; docs/generated/ is not watched, so our own writes there never
-  trigger a second build; compiled templates are kept between rebuilds.
+  trigger a second build; compiled templates are kept between rebuilds; the libraries charts
+  need are imported while the server waits; a notebook whose inputs changed re-runs in the
+  background (its page says so meanwhile) and its result triggers the one rebuild that shows it.
 """
 
 from __future__ import annotations
 
 import importlib
 import sys
+import threading
 from pathlib import Path
 
 from jinja2 import BytecodeCache
 from mkdocs.plugins import event_priority
 
-_state = {"serving": False, "dates": None}
+_state = {"serving": False, "dates": None, "jobs": {}}
 _TEMPLATES: dict = {}  # compiled Jinja templates, kept across `mkdocs serve` rebuilds
 
 
@@ -29,18 +32,23 @@ def on_startup(command: str, dirty: bool) -> None:
 
 
 def on_config(config):
-    if _state["serving"]:  # fresh code for this rebuild (charts/ is re-imported per chart)
-        for name in [n for n in sys.modules if n.startswith("scripts.") and n != __name__]:
-            del sys.modules[name]
+    if _state["serving"]:  # edited build steps take effect (charts/ is re-imported per chart)
+        scripts = Path(config.config_file_path).parent / "scripts"
+        stamp = sorted((p.name, p.stat().st_mtime_ns) for p in scripts.glob("*.py"))
+        if stamp != _state.get("scripts"):
+            _state["scripts"] = stamp
+            for name in [n for n in sys.modules if n.startswith("scripts.")]:
+                del sys.modules[name]
     _state["dates"] = None
     return config
 
 
 def on_pre_build(config) -> None:
-    importlib.import_module("scripts.build_charts").build()
+    build_charts = importlib.import_module("scripts.build_charts")
+    build_charts.build(background=_state["jobs"] if _state["serving"] else None)
 
 
-@event_priority(100)  # before mkdocs-jupyter wraps the files
+@event_priority(-100)  # after mkdocs-jupyter wrapped the file: set it on the wrapper it reads
 def on_files(files, config):
     docs = Path(config.docs_dir)
     generated = docs / "generated" / "notebooks"
@@ -74,7 +82,23 @@ def on_serve(server, config, builder):
     for child in sorted(docs.iterdir()):
         if child.is_dir() and child.name != "generated":
             server.watch(str(child))
+    results = Path(config.config_file_path).parent / ".cache" / "notebooks"
+    results.mkdir(parents=True, exist_ok=True)
+    server.watch(str(results))  # a background notebook run finished
+    threading.Thread(target=_warm_up, daemon=True).start()
     return server
+
+
+def _warm_up() -> None:
+    """Import what rendering a chart needs now, not on the first edit (about 1.5 s)."""
+    import altair  # noqa: F401
+    import frictionless  # noqa: F401
+    import vl_convert
+
+    # The first conversion of a process loads Vega and the fonts: about a second, paid here.
+    spec = {"mark": "text", "encoding": {"text": {"value": "warm"}}, "data": {"values": [{}]}}
+    vl_convert.vegalite_to_svg(spec)
+    vl_convert.vegalite_to_png(spec)
 
 
 class _MemoryBytecodeCache(BytecodeCache):
