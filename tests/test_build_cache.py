@@ -174,6 +174,28 @@ def test_a_stale_cache_is_never_served(cached, tmp_path):
         assert tree_digest(clean / "docs" / "generated") == incremental
 
 
+def test_the_notebook_page_shows_outputs_of_the_current_data(tmp_path):
+    """mkdocs-jupyter's own cache keys on the notebook file alone; ours on what it reads."""
+    import re
+
+    from tests.conftest import run_build
+
+    root = copy_project(tmp_path / "project")
+    assert run_build(root).returncode == 0
+    page = root / "site" / "methodology" / "index.html"
+
+    def events() -> int:
+        return int(re.search(r"events\W+(\d+)", page.read_text(encoding="utf-8")).group(1))
+
+    before = events()
+    table = root / "data" / "events.csv"
+    lines = table.read_text(encoding="utf-8").splitlines(keepends=True)
+    table.write_text("".join(lines[:-1]), encoding="utf-8")  # one event fewer
+    assert run_build(root).returncode == 0
+    assert events() == before - 1
+    assert "data:image/svg+xml" in page.read_text(encoding="utf-8")  # the chart output is there
+
+
 # --- the keys themselves, in-process: what is in them and what is not --------------------------
 
 
@@ -231,3 +253,22 @@ def test_local_imports_are_followed_transitively():
     tree = ast.parse("from scripts.build_charts import frames\nfrom charts import nev_sales_caam")
     found = {p.relative_to(ROOT).as_posix() for p in fingerprint.local_imports(tree, ROOT)}
     assert {"scripts/build_charts.py", "scripts/load_data.py", "charts/nev_sales_caam.py"} <= found
+
+
+# --- live preview: mkdocs serve, a real browser, real edits --------------------------------------
+
+
+@pytest.mark.browser
+def test_serve_shows_each_edit_in_the_open_browser_without_loops():
+    """Edit a page, a CSV and a chart module under `mkdocs serve` (a scratch copy) with Chromium
+    open on the page: the change appears without a restart, after one build (plus one more when
+    the notebook that reads the data has re-run in the background), and then all goes quiet.
+    How fast is `make bench`'s business (scripts/serve_latency.py); no test is timed."""
+    from scripts import serve_latency
+
+    result = serve_latency.measure(ROOT, runs=1, timeout=60)
+    assert not result["errors"], result["errors"]
+    assert result["page"]["builds_per_edit"] == [1], result
+    for edit in ("csv", "chart"):  # both feed the methodology notebook
+        assert result[edit]["builds_per_edit"] == [1 + result[edit]["notebook_result_builds"][0]]
+        assert result[edit]["notebook_result_builds"] == [1], result
