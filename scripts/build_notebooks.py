@@ -18,6 +18,7 @@ import ast
 import contextlib
 import json
 import logging
+import os
 import re
 import subprocess
 import threading
@@ -31,6 +32,7 @@ TIMEOUT = 120  # seconds per cell
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 KEEP = 3  # executed copies kept per notebook, so undoing an edit is instant too
 LOG = logging.getLogger("mkdocs.explainer.build_notebooks")
+IDLE = "idle"  # in the background registry: a threading.Event set while no build runs
 
 
 def notebook_paths(docs: Path) -> list[Path]:
@@ -92,8 +94,11 @@ def input_key(nb: dict, root: Path, pkg) -> str:
     return fingerprint.sha(*parts)[:20]
 
 
-def execute(path: Path, root: Path, rel: str) -> bytes:
-    """Run the notebook in a fresh kernel (cwd: root); return it with outputs, as bytes."""
+def execute(path: Path, root: Path, rel: str, nice: int = 0) -> bytes:
+    """Run the notebook in a fresh kernel (cwd: root); return it with outputs, as bytes.
+
+    nice: the kernel's CPU priority (under serve it yields to the build a contributor awaits).
+    """
     import nbformat
     from jupyter_client.kernelspec import NoSuchKernel
     from nbclient import NotebookClient
@@ -108,7 +113,11 @@ def execute(path: Path, root: Path, rel: str) -> bytes:
         allow_errors=False,
     )
     try:
-        client.execute(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        client.execute(
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            preexec_fn=(lambda: os.nice(nice)) if nice else None,
+        )
     except CellExecutionError as err:
         raise _cell_error(nb, rel, err) from None
     except NoSuchKernel as err:
@@ -175,9 +184,14 @@ def _run_in_background(jobs: dict, key: str, path: Path, root: Path, rel: str, s
         return
 
     def job() -> None:
+        # Start once the build that asked for it is done: on two cores a kernel starting up
+        # next to the build would slow down the very edit the contributor is waiting for.
+        idle = jobs.get(IDLE)
+        if isinstance(idle, threading.Event):
+            idle.wait(timeout=30)
         LOG.info(f"{rel}: re-running in the background")
         try:
-            store(execute(path, root, rel))
+            store(execute(path, root, rel, nice=10))
             LOG.info(f"{rel}: ran; its page updates with the next build")
         except BuildError as err:
             LOG.info(f"{rel}: failed; the next build reports why")

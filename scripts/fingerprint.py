@@ -15,6 +15,7 @@ changes exactly when an input does:
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 import json
 import sys
@@ -118,9 +119,12 @@ def table_digest(pkg, name: str) -> str:
 def versions(*dists: str) -> str:
     """Return 'python=3.11 altair=6.3.0 ...' for the given distributions."""
     out = [f"python={sys.version_info.major}.{sys.version_info.minor}"]
-    for dist in dists:
-        try:
-            out.append(f"{dist}={version(dist)}")
-        except PackageNotFoundError:
-            out.append(f"{dist}=none")
-    return " ".join(out)
+    return " ".join(out + [f"{dist}={_version(dist)}" for dist in dists])
+
+
+@functools.cache  # installed versions do not change under a running build (or serve)
+def _version(dist: str) -> str:
+    try:
+        return version(dist)
+    except PackageNotFoundError:
+        return "none"

@@ -23,7 +23,7 @@ from pathlib import Path
 from jinja2 import BytecodeCache
 from mkdocs.plugins import event_priority
 
-_state = {"serving": False, "dates": None, "jobs": {}}
+_state = {"serving": False, "dates": None, "jobs": {"idle": threading.Event()}}
 _TEMPLATES: dict = {}  # compiled Jinja templates, kept across `mkdocs serve` rebuilds
 
 
@@ -44,6 +44,7 @@ def on_config(config):
 
 
 def on_pre_build(config) -> None:
+    _state["jobs"]["idle"].clear()  # background notebook runs wait for this build to finish
     build_charts = importlib.import_module("scripts.build_charts")
     build_charts.build(background=_state["jobs"] if _state["serving"] else None)
 
@@ -68,6 +69,14 @@ def on_page_markdown(markdown: str, page, config, files) -> str:
     if date and "revision_date" not in page.meta:
         page.meta["revision_date"] = date
     return markdown
+
+
+def on_post_build(config) -> None:
+    _state["jobs"]["idle"].set()
+
+
+def on_build_error(error) -> None:
+    _state["jobs"]["idle"].set()
 
 
 def on_env(env, config, files):
