@@ -460,9 +460,12 @@ def build(
         staged[f"data/{res['path']}"] = pkg.path(res["name"]).read_bytes()
     staged["data/datapackage.json"] = (root / "data" / "datapackage.json").read_bytes()
     staged["vega.js"] = vega_runtime(root / ".cache")
-    notebooks, ran = build_notebooks.build(root, pkg, background) if only is None else ({}, [])
+    changed, notebooks, ran = 0, {}, []
+    if only is None:
+        changed = sync(staged, out, prune=False)  # first: a notebook may read what charts wrote
+        notebooks, ran = build_notebooks.build(root, background)
     staged.update(notebooks)
-    changed = sync(staged, out, prune=only is None)
+    changed += sync(staged, out, prune=only is None)
     seconds = time.perf_counter() - started
     stats = {
         "validated": pkg.validated,

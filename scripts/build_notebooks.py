@@ -5,34 +5,41 @@ points the page at it), so the page always shows what the current data and code 
 mkdocs-jupyter's own cache, which keys on the notebook file alone, can never serve outputs of
 old data.
 
-Execution is cached under .cache/notebooks/ by a hash of exactly its inputs: the cells, the tables
-it reads (all of data/, unless the notebook's metadata narrows it with
-`"explainer": {"tables": ["nev_market_annual"]}`), every project module it imports (followed
-through their imports, see scripts/fingerprint.py) and the versions of Python, the kernel and the
-libraries. A cell that raises stops the build, naming the notebook, the cell and the line.
+A run is cached under .cache/notebooks/ with the list of exactly the project files it read and
+their hashes. Which files those are is not guessed from the code: the kernel records every file
+it opens under the project (scripts/notebook_trace.py), imports and data reads alike, so a
+notebook that loads the whole data package depends on every table, one that reads a single CSV
+on that CSV, and one that finds a chart's name in docs/index.md on that page. The cached run is
+reused while the cells, the libraries' versions and every one of those files are unchanged;
+otherwise the notebook runs again. A cell that raises stops the build, naming the notebook, the
+cell and the line.
 """
 
 from __future__ import annotations
 
-import ast
-import contextlib
 import json
 import logging
 import os
 import re
 import subprocess
+import tempfile
 import threading
+import time
 from pathlib import Path
 
 from scripts import fingerprint
 from scripts.build_error import BuildError
+from scripts.notebook_trace import source_of
 
 LIBRARIES = ("altair", "pandas", "vl-convert-python", "ipykernel", "nbclient", "nbformat")
 TIMEOUT = 120  # seconds per cell
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
-KEEP = 3  # executed copies kept per notebook, so undoing an edit is instant too
+KEEP = 3  # runs kept per notebook, so undoing an edit is instant too
 LOG = logging.getLogger("mkdocs.explainer.build_notebooks")
 IDLE = "idle"  # in the background registry: a threading.Event set while no build runs
+# What a run may open but never depends on: caches, outputs, the environment's own metadata.
+NOT_INPUTS = re.compile(r"^(\.cache|\.build|site|\.git|\.venv|node_modules)(/|$)|\.egg-info(/|$)")
+TRACE = "__import__('scripts.notebook_trace').notebook_trace.install()"
 
 
 def notebook_paths(docs: Path) -> list[Path]:
@@ -64,38 +71,36 @@ def _code(cell: dict) -> str:
     return "".join(src) if isinstance(src, list) else src
 
 
-def reads_tables(nb: dict, pkg) -> list[str]:
-    """Return the tables the notebook depends on: as its metadata declares, else all."""
-    declared = nb.get("metadata", {}).get("explainer", {}).get("tables")
-    return sorted(declared) if declared else sorted(pkg.tables)
-
-
-def input_key(nb: dict, root: Path, pkg) -> str:
-    """Hash exactly what the executed notebook depends on."""
+def notebook_key(nb: dict) -> str:
+    """Hash what is known before running: the cells, the kernel and the library versions."""
     cells = [(c.get("cell_type"), _code(c)) for c in nb["cells"]]
-    modules: set[Path] = set()
-    for kind, code in cells:
-        if kind != "code":
-            continue
-        # IPython magics and shell lines are not Python; the rest is parsed for imports.
-        python = "\n".join(
-            "" if line.lstrip().startswith(("%", "!")) else line for line in code.splitlines()
-        )
-        with contextlib.suppress(SyntaxError):  # it will fail when run, and say where
-            modules |= fingerprint.local_imports(ast.parse(python), root)
-    parts = [json.dumps(cells, ensure_ascii=False)]
-    parts.append(json.dumps(nb.get("metadata", {}).get("kernelspec", {}), sort_keys=True))
-    for path in sorted(modules):
-        parts.append(path.relative_to(root.resolve()).as_posix())
-        parts.append(fingerprint.code_digest(path.read_bytes()))
-    for table in reads_tables(nb, pkg):
-        parts.append(table + fingerprint.table_digest(pkg, table))
-    parts.append(fingerprint.versions(*LIBRARIES))
-    return fingerprint.sha(*parts)[:20]
+    kernel = nb.get("metadata", {}).get("kernelspec", {})
+    return fingerprint.sha(
+        json.dumps(cells, ensure_ascii=False),
+        json.dumps(kernel, sort_keys=True),
+        fingerprint.versions(*LIBRARIES),
+        Path(__file__).with_name("notebook_trace.py").read_bytes(),
+    )[:20]
 
 
-def execute(path: Path, root: Path, rel: str, nice: int = 0) -> bytes:
-    """Run the notebook in a fresh kernel (cwd: root); return it with outputs, as bytes.
+def file_hashes(root: Path, files: list[str]) -> dict[str, str]:
+    """Hash each project path (relative to root) as it is now: a file by its bytes, a folder by
+    the names in it (a notebook that lists data/ depends on which tables there are)."""
+    out = {}
+    for rel in files:
+        path = root / rel
+        if path.is_file():
+            out[rel] = fingerprint.sha(path.read_bytes())
+        elif path.is_dir():
+            out[rel] = fingerprint.sha("\n".join(sorted(os.listdir(path))))
+        else:
+            out[rel] = "missing"
+    return out
+
+
+def execute(path: Path, root: Path, rel: str, nice: int = 0) -> tuple[bytes, dict[str, str]]:
+    """Run the notebook in a fresh kernel (cwd: root); return it with outputs, and the project
+    files it read with their hashes. Raise BuildError naming the cell that failed.
 
     nice: the kernel's CPU priority (under serve it yields to the build a contributor awaits).
     """
@@ -111,25 +116,47 @@ def execute(path: Path, root: Path, rel: str, nice: int = 0) -> bytes:
         resources={"metadata": {"path": str(root)}},
         record_timing=False,  # no timestamps in the output: two builds stay byte-identical
         allow_errors=False,
+        extra_arguments=[f"--IPKernelApp.exec_lines={TRACE}"],
     )
-    try:
-        client.execute(
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            preexec_fn=(lambda: os.nice(nice)) if nice else None,
-        )
-    except CellExecutionError as err:
-        raise _cell_error(nb, rel, err) from None
-    except NoSuchKernel as err:
-        raise BuildError(
-            rel,
-            f"no Jupyter kernel named '{err.name}'",
-            field="metadata.kernelspec",
-            expected="python3 (ipykernel, installed by make)",
-        ) from None
-    except (DeadKernelError, TimeoutError) as err:
-        raise BuildError(rel, f"the kernel stopped: {err}", expected="cells that finish") from None
-    return nbformat.writes(nb).encode() + b"\n"
+    with tempfile.NamedTemporaryFile(prefix="notebook-trace-", suffix=".txt") as trace:
+        env = {**os.environ, "EXPLAINER_ROOT": str(root), "EXPLAINER_TRACE": trace.name}
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), env.get("PYTHONPATH")]))
+        started = time.time_ns()
+        try:
+            client.execute(
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                preexec_fn=(lambda: os.nice(nice)) if nice else None,
+            )
+        except CellExecutionError as err:
+            raise _cell_error(nb, rel, err) from None
+        except NoSuchKernel as err:
+            raise BuildError(
+                rel,
+                f"no Jupyter kernel named '{err.name}'",
+                field="metadata.kernelspec",
+                expected="python3 (ipykernel, installed by make)",
+            ) from None
+        except (DeadKernelError, TimeoutError) as err:
+            raise BuildError(
+                rel, f"the kernel stopped: {err}", expected="cells that finish"
+            ) from None
+        read_files = Path(trace.name).read_text(encoding="utf-8").splitlines()
+    deps = sorted(
+        {
+            Path(source_of(p)).resolve().relative_to(root.resolve()).as_posix()
+            for p in read_files
+            if Path(source_of(p)).resolve().is_relative_to(root.resolve())
+        }
+        - {""}
+    )
+    deps = [d for d in deps if not NOT_INPUTS.search(d) and "__pycache__" not in d]
+    changed = [d for d in deps if (root / d).is_file() and (root / d).stat().st_mtime_ns >= started]
+    hashes = file_hashes(root, deps)
+    if changed:  # edited while it ran: what it read is not what is there now; never cache it
+        hashes = {**hashes, changed[0]: "changed during the run"}
+    return nbformat.writes(nb).encode() + b"\n", hashes
 
 
 def _cell_error(nb, rel: str, err) -> BuildError:
@@ -148,15 +175,48 @@ def _cell_error(nb, rel: str, err) -> BuildError:
     return BuildError(rel, f"a cell failed: {str(err).strip().splitlines()[-1]}")
 
 
-def _store(cache: Path, slug: str, hit: Path, data: bytes) -> None:
-    """Keep the newest KEEP executed copies of a notebook, then write this one atomically."""
+# --- the cache: one executed notebook and one manifest of what it read, per run -------------------
+
+
+def lookup(cache: Path, slug: str, key: str, root: Path) -> Path | None:
+    """Return the cached run of this notebook whose every input file is unchanged, if any."""
+    for manifest in sorted(cache.glob(f"{slug}-{key}-*.json"), key=_mtime, reverse=True):
+        try:
+            files = json.loads(manifest.read_text(encoding="utf-8"))["files"]
+        except (OSError, ValueError, KeyError):
+            continue
+        result = manifest.with_suffix(".ipynb")
+        if result.is_file() and file_hashes(root, list(files)) == files:
+            return result
+    return None
+
+
+def store(cache: Path, slug: str, key: str, data: bytes, files: dict[str, str]) -> None:
+    """Keep this run (and the newest KEEP - 1 before it); write atomically, notebook first."""
     cache.mkdir(parents=True, exist_ok=True)
-    old = sorted(cache.glob(f"{slug}-*.ipynb"), key=lambda p: p.stat().st_mtime)
+    run = fingerprint.sha(json.dumps(files, sort_keys=True))[:12]
+    old = sorted(cache.glob(f"{slug}-*.json"), key=_mtime)
     for stale in old[: max(0, len(old) - KEEP + 1)]:
         stale.unlink(missing_ok=True)
-    tmp = cache / f".{hit.name}.tmp"
-    tmp.write_bytes(data)
-    tmp.replace(hit)
+        stale.with_suffix(".ipynb").unlink(missing_ok=True)
+    for orphan in cache.glob(f"{slug}-*.ipynb"):  # a run without its manifest is never used
+        if not orphan.with_suffix(".json").exists():
+            orphan.unlink(missing_ok=True)
+    base = cache / f"{slug}-{key}-{run}"
+    for suffix, content in (
+        (".ipynb", data),
+        (".json", (json.dumps({"files": files}, indent=1, sort_keys=True) + "\n").encode()),
+    ):
+        tmp = cache / f".{base.name}{suffix}.tmp"
+        tmp.write_bytes(content)
+        tmp.replace(base.with_suffix(suffix))
+
+
+def _mtime(path: Path) -> int:
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return 0
 
 
 def placeholder(nb: dict) -> bytes:
@@ -177,11 +237,15 @@ def placeholder(nb: dict) -> bytes:
     return (json.dumps(body, indent=1, sort_keys=True, ensure_ascii=False) + "\n").encode()
 
 
-def _run_in_background(jobs: dict, key: str, path: Path, root: Path, rel: str, store) -> None:
-    """Under `mkdocs serve`: execute in a thread; the result (or the error) lands in the cache,
-    where the server watches it, so it triggers the one rebuild that shows it."""
-    if key in jobs:
-        return
+# --- under `mkdocs serve`: run in the background -----------------------------------------------
+
+
+def _in_background(jobs: dict, key: str, path: Path, root: Path, rel: str, done) -> None:
+    """Execute in a thread unless a run for this notebook is already going; done(result) or
+    done(error) writes into the cache folder the server watches, so it triggers one rebuild."""
+    running = jobs.get(rel)
+    if isinstance(running, threading.Thread) and running.is_alive():
+        return  # when it lands, the next build checks its inputs and runs again if they moved
 
     def job() -> None:
         # Start once the build that asked for it is done: on two cores a kernel starting up
@@ -191,26 +255,24 @@ def _run_in_background(jobs: dict, key: str, path: Path, root: Path, rel: str, s
             idle.wait(timeout=30)
         LOG.info(f"{rel}: re-running in the background")
         try:
-            store(execute(path, root, rel, nice=10))
+            done(*execute(path, root, rel, nice=10))
             LOG.info(f"{rel}: ran; its page updates with the next build")
         except BuildError as err:
             LOG.info(f"{rel}: failed; the next build reports why")
-            jobs[key] = err
-            store(None, err)
+            done(None, {}, err)
         except Exception as err:  # a bug of ours: say so on the next build
-            jobs[key] = BuildError(rel, f"running the notebook failed: {err!r}")
-            store(None, jobs[key])
+            done(None, {}, BuildError(rel, f"running the notebook failed: {err!r}"))
 
-    jobs[key] = threading.Thread(target=job, name=f"notebook {rel}", daemon=True)
-    jobs[key].start()
+    jobs[rel] = threading.Thread(target=job, name=f"notebook {rel}", daemon=True)
+    jobs[rel].start()
 
 
-def build(root: Path, pkg, background: dict | None = None) -> tuple[dict[str, bytes], list[str]]:
+def build(root: Path, background: dict | None = None) -> tuple[dict[str, bytes], list[str]]:
     """Execute (or reuse) every notebook; return staged files and the notebooks that ran.
 
     With background (a dict that outlives rebuilds, kept by `mkdocs serve`'s hook), a notebook
     whose inputs changed runs in a thread and its page shows a placeholder (never old outputs)
-    until the result is in; a cell that raised fails the build once the run has finished.
+    until the result is in; a cell that raised fails the builds until an input changes.
     """
     docs, cache = root / "docs", root / ".cache" / "notebooks"
     staged: dict[str, bytes] = {}
@@ -219,31 +281,40 @@ def build(root: Path, pkg, background: dict | None = None) -> tuple[dict[str, by
         rel_docs = path.relative_to(docs).as_posix()
         rel = f"docs/{rel_docs}"
         nb = read(path, rel)
-        key = input_key(nb, root, pkg)
+        key = notebook_key(nb)
         slug = rel_docs.replace("/", "__").removesuffix(".ipynb")
-        hit = cache / f"{slug}-{key}.ipynb"
-        if hit.is_file():
+        hit = lookup(cache, slug, key, root) if cache.is_dir() else None
+        if hit is not None:
             data = hit.read_bytes()
-            if background is None:
-                hit.touch()  # recently used: kept longest (not under serve: it watches mtimes)
+            if background is None:  # recently used, kept longest (serve watches mtimes: not there)
+                hit.with_suffix(".json").touch()
         elif background is not None:
-            failed = background.get(key)
-            if isinstance(failed, BuildError):
-                raise failed
+            failed = background.get(f"failed:{rel}")
+            if failed and failed[0] == key and file_hashes(root, list(failed[1])) == failed[1]:
+                raise failed[2]
 
-            def store(data, err=None, hit=hit, slug=slug) -> None:
-                if data is not None:
-                    _store(cache, slug, hit, data)
-                else:  # wake the server: the next build reports the error
+            def done(data, files, err=None, rel=rel, key=key, slug=slug) -> None:
+                if err is None:
+                    background.pop(f"failed:{rel}", None)
+                    store(cache, slug, key, data, files)
+                else:  # remember it, and wake the server: the next build reports it
+                    background[f"failed:{rel}"] = (key, file_hashes(root, _inputs(root)), err)
                     cache.mkdir(parents=True, exist_ok=True)
                     (cache / f"{slug}.failed").write_text(str(err), encoding="utf-8")
 
-            _run_in_background(background, key, path, root, rel, store)
+            _in_background(background, key, path, root, rel, done)
             data = placeholder(nb)
             ran.append(rel)
         else:
-            data = execute(path, root, rel)
-            _store(cache, slug, hit, data)
+            data, files = execute(path, root, rel)
+            store(cache, slug, key, data, files)
             ran.append(rel)
         staged[f"notebooks/{rel_docs}"] = data
     return staged, ran
+
+
+def _inputs(root: Path) -> list[str]:
+    """Every file a failed run might have read (it left no trace we keep): the usual inputs."""
+    files = [*root.glob("data/*"), *root.glob("charts/*.py"), *root.glob("scripts/*.py")]
+    files += [p for p in root.glob("docs/**/*") if "generated" not in p.parts and p.is_file()]
+    return sorted(p.relative_to(root).as_posix() for p in files if p.is_file())

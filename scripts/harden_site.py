@@ -8,7 +8,8 @@ It works on the finished HTML, so it does not care which generator wrote it:
   inline script the site contains, the same list on every page (instant navigation keeps the
   first page's policy for the whole visit), so no other inline script can run.
 - External links get rel="noopener noreferrer": the page they open cannot reach back into ours
-  or learn which page the reader came from.
+  or learn which page the reader came from. Characters a URL may not contain unencoded
+  (brackets, spaces: some sources publish them) are percent-encoded.
 - Notebook pages (mkdocs-jupyter): the ~600 KB of JupyterLab CSS it inlines in <body> moves to
   one cached stylesheet linked from <head>; its inline scripts move to one external file; the
   empty MathJax <script src=""> and the Mermaid loader (which imports from a CDN, and is dead
@@ -59,11 +60,30 @@ def csp_hash(script: str) -> str:
     return "'sha256-" + base64.b64encode(digest).decode() + "'"
 
 
+# Characters a URL may not carry unencoded after its host (RFC 3986); sources are copied as
+# published, and some publishers put brackets or spaces in their paths.
+UNSAFE_IN_PATH = re.compile(r"[\[\]\s<>\\^`{|}]")
+URL_ATTR = re.compile(r'(\shref=")((?:https?:)?//[^/"]+)([^"]*)"')
+
+
+def encode_url_path(tag: str) -> str:
+    """Percent-encode what may not stand unencoded in an external link's path and query."""
+    return URL_ATTR.sub(
+        lambda m: (
+            m.group(1)
+            + m.group(2)
+            + UNSAFE_IN_PATH.sub(lambda c: f"%{ord(c.group(0)):02X}", m.group(3))
+            + '"'
+        ),
+        tag,
+    )
+
+
 def safe_links(html: str, own_host: str | None = None) -> str:
-    """Add rel="noopener noreferrer" to every link that leaves the site."""
+    """Add rel="noopener noreferrer" to every link that leaves the site (and encode its URL)."""
 
     def fix(m: re.Match) -> str:
-        tag = m.group(0)
+        tag = encode_url_path(m.group(0))
         href = HREF.search(tag)
         if not href or (own_host and href.group(2) == own_host):
             return tag

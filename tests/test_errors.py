@@ -216,8 +216,6 @@ CASES = [
      P, 3, None, "malformed embed"),
     ("page_broken_link", lambda r: insert_line(r / P, 3, "See [fees](fee-flow.md)."),
      P, 3, "link", "fee-flow.md"),
-    ("page_broken_anchor", lambda r: insert_line(r / P, 3, "See [fees](fee-flows.md#nope)."),
-     P, 3, "link", "#nope"),
     # the notebook
     ("notebook_cell_raises", lambda r: notebook_cell(r, "x = 1\nx / 0\n"),
      N, None, None, "ZeroDivisionError"),
