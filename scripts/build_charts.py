@@ -170,9 +170,6 @@ def render_chart(name: str, module, pkg: DataPackage, module_path: Path) -> dict
     """Build one chart's output files (name -> bytes); raise BuildError on any problem."""
     import altair as alt
     import pandas as pd
-    import vl_convert as vlc
-
-    from charts import _theme
 
     doc = (module.__doc__ or "").strip()
     if not doc:
@@ -250,16 +247,13 @@ def render_chart(name: str, module, pkg: DataPackage, module_path: Path) -> dict
     base = _no_nan(base)
     base.pop("$schema", None)
     base["description"] = f"{title}. {description}"
-    files, variants, dark_classes, controls = _render_static(base, module_path)
+    sources = sorted(set(plotted["source_id"]))
+    card = (title.strip(), source_line(sources, pkg.sources))
+    files, variants, dark_classes, controls = _render_static(base, module_path, card)
     table = plotted.drop(columns=[c for c in plotted.columns if c.startswith("_")])
     buf = io.StringIO()
     table.to_csv(buf, index=False, lineterminator="\n")
     files["data.csv"] = buf.getvalue().encode()
-    sources = sorted(set(plotted["source_id"]))
-    files["chart.svg"] = card_svg(
-        files["light.svg"].decode(), title.strip(), source_line(sources, pkg.sources)
-    ).encode()
-    files["chart.png"] = _png(files["chart.svg"], module_path)
     width, height = variants["wide"]["width"], variants["wide"]["height"]
     meta = {
         "name": name,
@@ -307,27 +301,25 @@ NARROW_TOTAL = 360  # px, the narrow image's full width (a phone column is 288-4
 NARROW_MIN_PLOT = 180  # px, never squeeze the plot itself below this
 PAINT = re.compile(r' (fill|stroke|stop-color)="([^"]*)"')
 TAG = re.compile(r"<[a-zA-Z][^>]*>")
-SAFE_COLOUR = re.compile(
-    r"#[0-9a-fA-F]{3,8}|[a-zA-Z]{3,20}|(rgb|rgba|hsl|hsla)\([0-9., %]{5,40}\)"
-)
+SAFE_COLOUR = re.compile(r"#[0-9a-fA-F]{3,8}|[a-zA-Z]{3,20}|(rgb|rgba|hsl|hsla)\([0-9., %]{5,40}\)")
 DARK_PREFIX = {"fill": "df", "stroke": "ds", "stop-color": "dc"}
 
 
-def _render_static(base: dict, module_path: Path) -> tuple[dict[str, bytes], dict, list, list]:
+def _render_static(
+    base: dict, module_path: Path, card: tuple[str, str]
+) -> tuple[dict[str, bytes], dict, list, list]:
     """Render the images and live specs of every layout and theme; return (files, variants,
-    dark colour classes, what-if controls)."""
+    dark colour classes, what-if controls). card is (title, source line) of the download."""
     import altair as alt
     import vl_convert as vlc
 
     from charts import _theme
 
-    sizable = not COMPOSED & base.keys() and "width" not in base  # panels size themselves
-
-    def spec_for(theme: str, variant: str, width: int | None) -> dict:
+    def spec_for(theme: str, variant: str, width: int | None = None) -> dict:
         spec = copy.deepcopy(base)
         spec["config"] = _theme.config(theme, variant)
-        if sizable and width:
-            spec["width"] = width
+        if width:
+            _set_width(spec, width)
         spec["$schema"] = alt.SCHEMA_URL
         return spec
 
@@ -345,11 +337,15 @@ def _render_static(base: dict, module_path: Path) -> tuple[dict[str, bytes], dic
 
     files: dict[str, bytes] = {}
     name = module_path.stem
-    light = spec_for("light", "wide", STATIC_WIDTH)
-    dark = spec_for("dark", "wide", STATIC_WIDTH)
+    light, dark = spec_for("light", "wide", STATIC_WIDTH), spec_for("dark", "wide", STATIC_WIDTH)
     files["spec.vl.json"] = dumps(light).encode()
-    light_svg, dark_svg = svg(light), svg(dark)
-    files["light.svg"], files["dark.svg"] = light_svg.encode(), dark_svg.encode()
+    light_svg = svg(light)
+    files["light.svg"] = light_svg.encode()
+    # The download image goes to a second thread (resvg runs outside the GIL) while Vega draws on.
+    files["chart.svg"] = card_svg(light_svg, *card).encode()
+    png = _pool().submit(_png, files["chart.svg"], module_path)
+    dark_svg = svg(dark)
+    files["dark.svg"] = dark_svg.encode()
     vega_light = vlc.vegalite_to_vega(light)
     files["light.vg.json"], files["dark.vg.json"] = live(light, vega_light), live(dark)
     inline, mapping, classes = _themed_svg(light_svg, dark_svg, f"{name}-w")
@@ -357,24 +353,48 @@ def _render_static(base: dict, module_path: Path) -> tuple[dict[str, bytes], dic
     width, height = _svg_size(files["light.svg"])
     variants = {"wide": {"width": width, "height": height}}
 
-    extents = width - STATIC_WIDTH
-    narrow_plot = max(NARROW_MIN_PLOT, int(NARROW_TOTAL - extents))
-    if sizable and narrow_plot < STATIC_WIDTH - 80:
-        n_light = spec_for("light", "narrow", narrow_plot)
+    narrow_plot = max(NARROW_MIN_PLOT, int(NARROW_TOTAL - (width - STATIC_WIDTH)))
+    n_light = spec_for("light", "narrow", narrow_plot)
+    if narrow_plot < STATIC_WIDTH - 80 and n_light != spec_for("light", "narrow"):
         n_dark = spec_for("dark", "narrow", narrow_plot)
         n_light_svg = svg(n_light)
-        narrow = _apply_dark_map(n_light_svg, mapping, f"{name}-n")
-        if narrow is None:  # colours the wide image never used: render the dark one too
+        themed = _apply_dark_map(n_light_svg, mapping, f"{name}-n")
+        if themed is None:  # colours the wide image never used: render the dark one too
             narrow, _, more = _themed_svg(n_light_svg, svg(n_dark), f"{name}-n")
-            classes = sorted({tuple(c) for c in classes + more})
         else:
-            narrow, more = narrow
-            classes = sorted({tuple(c) for c in classes + more})
+            narrow, more = themed
+        classes = sorted({tuple(c) for c in [*classes, *more]})
         files["inline-narrow.svg"] = narrow.encode()
         files["light-narrow.vg.json"], files["dark-narrow.vg.json"] = live(n_light), live(n_dark)
         n_width, n_height = _svg_size(n_light_svg.encode())
         variants["narrow"] = {"width": n_width, "height": n_height}
+    files["chart.png"] = png.result()
     return files, variants, [list(c) for c in classes], _controls(vega_light)
+
+
+def _set_width(spec: dict, width: int) -> None:
+    """Give a chart the plot width of a layout: a single or layered view unless the module chose
+    its width; in a vertical stack, every panel drawn at the house width (STATIC_WIDTH)."""
+    if not COMPOSED & spec.keys():
+        spec.setdefault("width", width)
+        return
+    for panel in spec.get("vconcat", []):
+        if isinstance(panel, dict) and panel.get("width") == STATIC_WIDTH:
+            panel["width"] = width
+        elif isinstance(panel, dict) and "vconcat" in panel:
+            _set_width(panel, width)
+
+
+_POOL = None
+
+
+def _pool():
+    global _POOL
+    if _POOL is None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="png")
+    return _POOL
 
 
 def minify_svg(svg: str, prefix: str) -> str:
@@ -474,7 +494,7 @@ def _apply_dark_map(light: str, mapping: dict, prefix: str) -> tuple[str, list] 
         tag = m.group(0)
         extra = []
         for prop, lv in PAINT.findall(tag):
-            dv = mapping.get((prop, lv), None)
+            dv = mapping.get((prop, lv))
             if dv is None:
                 raise KeyError((prop, lv))
             if dv != lv:
@@ -571,7 +591,9 @@ def site_card_svg(title: str, description: str) -> str:
     y += 24
     for line in desc_lines:
         y += 42
-        parts.append(f'<text x="80" y="{y}" font-size="30" fill="{t["subtle"]}">{escape(line)}</text>')
+        parts.append(
+            f'<text x="80" y="{y}" font-size="30" fill="{t["subtle"]}">{escape(line)}</text>'
+        )
     parts.append(
         f'<text x="80" y="560" font-size="24" fill="{t["subtle"]}">{escape(_theme.CREDIT)}</text>'
     )
@@ -599,8 +621,12 @@ def _controls(vega: dict) -> list[dict]:
     out = []
     for signal in vega.get("signals", []):
         bind = signal.get("bind")
-        if not isinstance(bind, dict) or bind.get("input") not in ("range", "select", "radio",
-                                                                   "checkbox"):
+        if not isinstance(bind, dict) or bind.get("input") not in (
+            "range",
+            "select",
+            "radio",
+            "checkbox",
+        ):
             continue
         control = {
             "signal": signal["name"],
