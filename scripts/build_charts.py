@@ -402,6 +402,8 @@ def minify_svg(svg: str, prefix: str) -> str:
     two decimals, one font declaration; ids prefixed so several charts can share a page."""
     s = re.sub(r' (aria-[a-z]+|role|pointer-events|class)="[^"]*"', "", svg)
     s = s.replace(' opacity="1"', "").replace(' version="1.1"', "")
+    s = s.replace(' stroke-width="1"', "").replace(' transform="translate(0,0)"', "")
+    s = re.sub(r"<line [^>]*>", lambda m: re.sub(r' [xy]2="0"', "", m.group(0)), s)
     s = s.replace('<path d="M0,0h0v0h0Z"/>', "").replace('<path d="" display="none"/>', "")
     previous = None
     while previous != s:

@@ -198,7 +198,7 @@ def figure_html(folder: Path, sources: dict, base: str, page_url: str | None = N
     anchor = f"chart-{name}"
     layouts = [v for v in ("wide", "narrow") if v in meta.get("variants", {"wide": {}})]
     statics = "".join(
-        f'<div class="chart__static chart__static--{v}" aria-hidden="true">'
+        f'<div class="chart__static chart__static--{v}" aria-hidden="true" data-search-exclude>'
         + (folder / ("inline.svg" if v == "wide" else f"inline-{v}.svg")).read_text(
             encoding="utf-8"
         )
@@ -231,35 +231,39 @@ def figure_html(folder: Path, sources: dict, base: str, page_url: str | None = N
         f'<div class="chart__frame{" chart__frame--narrow" if "narrow" in layouts else ""}" '
         f'tabindex="0" role="img" aria-label="{_attr(title)}" '
         f'aria-describedby="{anchor}-desc {anchor}-keys">{statics}'
-        f'<p class="chart__keys" id="{anchor}-keys">{escape(KEYS)}</p></div>'
+        f'<p class="chart__keys" id="{anchor}-keys" data-search-exclude>{escape(KEYS)}</p></div>'
         f"{_controls_html(meta.get('controls', []), anchor)}"
-        f'<p class="chart__status" id="{anchor}-status" aria-live="polite"></p>'
+        f'<p class="chart__status" id="{anchor}-status" aria-live="polite" data-search-exclude></p>'
         f'<p class="chart__desc" id="{anchor}-desc">{escape(meta["description"])}</p>'
         f'<p class="chart__sources"><strong>{label}:</strong> {cited}.{low}</p>'
         f'<details class="chart__data" id="{anchor}-data"><summary>Data table</summary>'
         f'<div class="chart__table"><table><caption>{escape(title)}</caption>'
         f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div></details>"
-        f'<p class="chart__downloads">'
+        f'<p class="chart__downloads" data-search-exclude>'
         f'<a href="{_attr(base)}data.csv" download="{_attr(name)}.csv">Download CSV</a>'
         f'<a href="{_attr(base)}chart.png" download="{_attr(name)}.png">Download PNG</a>'
         f'<a href="{_attr(base)}chart.svg" download="{_attr(name)}.svg">Download SVG</a>'
         f'<a href="{_attr(base)}spec.vl.json">Vega-Lite spec</a></p>'
-        f'<details class="chart__cite"><summary>Cite this chart</summary>{cite}</details>'
+        f'<details class="chart__cite" data-search-exclude><summary>Cite this chart</summary>'
+        f"{cite}</details>"
         "</figure>"
     )
 
 
 def _citation(meta: dict, sources: dict, page_url: str | None, anchor: str) -> str:
-    """'Title. Data: Publisher, "Article" (date), URL; .... Chart: site, address.'"""
-    parts = []
+    """'Title. Data: CAAM (2025); ... Chart: site (CC BY 4.0), address.' The sources line above
+    links every source; the citation names them short, so a page of charts stays light."""
+    years: dict[str, set[str]] = {}
     for sid in meta["sources"]:
         s = sources[sid]
-        when = f" ({s['published']})" if s.get("published") else ""
-        parts.append(f"{s['publisher']}, “{s['title']}”{when}, {s['url']}")
+        years.setdefault(s["publisher"], set()).update(
+            [s["published"][:4]] if s.get("published") else []
+        )
+    data = "; ".join(f"{p} ({', '.join(sorted(y))})" if y else p for p, y in sorted(years.items()))
     where = f"{page_url}#{anchor}" if page_url else f"#{anchor}"
     text = (
-        f"{meta['title']}. Data: {'; '.join(parts)}. Chart: Renting a premium brand, a "
-        f"Seres–Huawei EV explainer (CC BY 4.0), {where}."
+        f"{meta['title']}. Data: {data}. Chart: Renting a premium brand, a Seres\u2013Huawei EV "
+        f"explainer (CC BY 4.0), {where}."
     )
     return f'<p class="chart__cite-text">{escape(text)}</p>'
 
@@ -299,7 +303,8 @@ def _controls_html(controls: list[dict], anchor: str) -> str:
                 f"<select {common}>{options}</select></div>"
             )
     return (
-        f'<div class="chart__controls" role="group" aria-label="What if: change the inputs">'
+        f'<div class="chart__controls" role="group" aria-label="What if: change the inputs" '
+        f"data-search-exclude>"
         f"{''.join(rows)}</div>"
     )
 

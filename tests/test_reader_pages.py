@@ -256,3 +256,23 @@ def test_page_has_description_canonical_and_social_card(built_site, server, path
         assert meta["og:image"].endswith(f"/charts/{lead.group(1)}/chart.png")
     else:
         assert meta["og:image"].endswith("/site-card.png")
+
+
+def test_search_worker_loads_on_the_first_search_and_finds_pages(browser, server):
+    context, w = open_page(browser, server, "", 1280)
+    try:
+        page = w.page
+        requests: list[str] = []
+        page.on("request", lambda r: requests.append(r.url))
+        page.wait_for_load_state("networkidle")
+        assert not [u for u in requests if "/workers/search." in u], "fetched before a search"
+        page.keyboard.press("/")  # Material's shortcut to the search box
+        page.locator("input.md-search__input").press_sequentially("subsidy", delay=30)
+        results = page.locator(".md-search-result__item")
+        results.first.wait_for(timeout=15000)
+        assert results.count() > 0
+        assert [u for u in requests if "/workers/search." in u], "the real worker was loaded"
+        assert "subsidy" in page.locator(".md-search-result").inner_text().lower()
+        assert not w.errors, w.errors
+    finally:
+        context.close()
