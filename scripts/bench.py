@@ -365,12 +365,16 @@ def bench_build(runs: int, work: Path) -> tuple[str, dict]:
 
 
 # --- Page weight and time to first chart ----------------------------------------------------
+ONLY: list[str] = []
+
+
 def site_pages(site: Path, base: str) -> list[str]:
-    """Every page in the built sitemap, as paths under the site root."""
+    """Every page in the built sitemap, as paths under the site root (or those of --only)."""
     import xml.etree.ElementTree as ET
 
     locs = [el.text for el in ET.parse(site / "sitemap.xml").iter() if el.tag.endswith("loc")]
-    return [urlparse(loc).path.lstrip("/") for loc in locs]
+    pages = [urlparse(loc).path.lstrip("/") for loc in locs]
+    return [p for p in pages if p in ONLY] if ONLY else pages
 
 
 def _chart_pages(site: Path, pages: list[str]) -> list[str]:
@@ -635,8 +639,12 @@ def main(argv: list[str] | None = None) -> int:
         "--skip", default="", help="comma list of parts to skip: build,pages,lighthouse"
     )
     parser.add_argument("--json", type=Path, help="also write every figure to this file")
+    parser.add_argument("--only", default="", help="comma list of page paths (default: all)")
     args = parser.parse_args(argv)
     skip = {s.strip() for s in args.skip.split(",") if s.strip()}
+    ONLY.extend(p.strip().strip("/") + "/" if p.strip("/ ") else "" for p in args.only.split(","))
+    if args.only == "":
+        ONLY.clear()
     started = time.perf_counter()
     out: list[str] = []
     figures: dict = {}
