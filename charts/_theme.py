@@ -7,6 +7,9 @@ so a chart sits on the page without a visible box).
 
 from __future__ import annotations
 
+# The credit line under a downloaded or shared chart image.
+CREDIT = "Chart: Renting a premium brand, a Seres–Huawei EV explainer (CC BY 4.0)"
+
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
 
 # Highlight colour first: Seres / AITO / the series the chart is about.
@@ -25,8 +28,12 @@ def palette(theme: str) -> list[str]:
     return PALETTE_DARK if theme == "dark" else PALETTE_LIGHT
 
 
-def config(theme: str) -> dict:
-    """Return the Vega-Lite config block for a theme ('light' or 'dark')."""
+def config(theme: str, variant: str = "wide") -> dict:
+    """Return the Vega-Lite config block for a theme ('light' or 'dark').
+
+    variant "narrow" is the phone layout of the same chart: fewer ticks, labels that give way
+    rather than overlap, and legends wrapped into columns, at the same 12 px type.
+    """
     t = THEMES[theme]
     pal = palette(theme)
     axis = {
@@ -41,7 +48,7 @@ def config(theme: str) -> dict:
         "titleFontSize": 12,
         "titleFontWeight": "normal",
     }
-    return {
+    out = {
         "background": t["background"],
         "font": FONT,
         "view": {"stroke": None},
@@ -64,6 +71,13 @@ def config(theme: str) -> dict:
         "range": {"category": pal},
         "header": {"labelColor": t["text"], "titleColor": t["text"], "labelFont": FONT},
     }
+    if variant == "narrow":
+        out["axis"] = {**axis, "labelLimit": 120, "titleLimit": 260}
+        out["axisX"] = {"labelOverlap": "greedy", "labelSeparation": 4}
+        out["axisQuantitative"] = {"tickCount": 5}
+        out["axisTemporal"] = {"tickCount": 4}
+        out["legend"] = {**out["legend"], "columns": 2, "labelLimit": 140}
+    return out
 
 
 def muted(theme: str) -> str:

@@ -21,10 +21,12 @@ from __future__ import annotations
 import argparse
 import ast
 import copy
+import hashlib
 import importlib.util
 import io
 import json
 import logging
+import re
 import shutil
 import sys
 import tempfile
@@ -207,9 +209,6 @@ def render_chart(name: str, module, pkg: DataPackage, module_path: Path) -> dict
     """Build one chart's output files (name -> bytes); raise BuildError on any problem."""
     import altair as alt
     import pandas as pd
-    import vl_convert as vlc
-
-    from charts import _theme
 
     doc = (module.__doc__ or "").strip()
     if not doc:
@@ -287,42 +286,28 @@ def render_chart(name: str, module, pkg: DataPackage, module_path: Path) -> dict
     base = _no_nan(base)
     base.pop("$schema", None)
     base["description"] = f"{title}. {description}"
-    files: dict[str, bytes] = {}
-    for theme in THEMES:
-        spec = copy.deepcopy(base)
-        spec["config"] = _theme.config(theme)
-        if not COMPOSED & spec.keys():  # concatenated charts size each panel themselves
-            spec.setdefault("width", STATIC_WIDTH)
-        spec["$schema"] = alt.SCHEMA_URL
-        try:
-            svg = vlc.vegalite_to_svg(spec)
-        except Exception as err:
-            raise BuildError(_rel(module_path), f"rendering failed: {err}".split("\n")[0]) from None
-        files[f"{theme}.svg"] = svg.encode()
-        if theme == "light":
-            files["spec.vl.json"] = dumps(spec).encode()
-            files["chart.png"] = vlc.vegalite_to_png(spec, scale=2, ppi=144)
-        live = copy.deepcopy(spec)
-        if live.get("width") == STATIC_WIDTH:
-            live["width"] = "container"
-        live["autosize"] = {"type": "fit-x", "contains": "padding"}
-        files[f"{theme}.vg.json"] = dumps(vlc.vegalite_to_vega(live)).encode()
-
+    sources = sorted(set(plotted["source_id"]))
+    card = (title.strip(), source_line(sources, pkg.sources))
+    files, variants, dark_classes, controls = _render_static(base, module_path, card)
     table = plotted.drop(columns=[c for c in plotted.columns if c.startswith("_")])
     buf = io.StringIO()
     table.to_csv(buf, index=False, lineterminator="\n")
     files["data.csv"] = buf.getvalue().encode()
-    width, height = _svg_size(files["light.svg"])
+    width, height = variants["wide"]["width"], variants["wide"]["height"]
     meta = {
         "name": name,
         "title": title.strip(),
         "description": description,
         "tables": list(tables),
-        "sources": sorted(set(plotted["source_id"])),
+        "sources": sources,
         "columns": _column_titles(base, list(table.columns)),
         "rows": json.loads(table.to_json(orient="values")),
         "width": width,
         "height": height,
+        "variants": variants,
+        "controls": controls,
+        "dark_classes": dark_classes,
+        "png": list(_png_size(files["chart.png"])),
         "low_confidence": int((plotted.get("confidence") == "low").sum())
         if "confidence" in plotted
         else 0,
@@ -340,6 +325,411 @@ def _no_nan(node: object) -> object:
     if isinstance(node, list):
         return [_no_nan(v) for v in node]
     return node
+
+
+# --- Static images --------------------------------------------------------------------------
+# Each chart is drawn at build in two layouts: "wide" (the plot STATIC_WIDTH wide) and, for
+# single-view charts whose width is ours to choose, "narrow" (about NARROW_TOTAL wide in all, for
+# phones; the page picks one with a container query). The live view later renders the very same
+# compiled spec at the same size and is scaled like the static image, so swapping one for the
+# other moves nothing. One inline SVG serves both colour schemes: it carries the light colours as
+# attributes and, where the dark rendering differs, a class (df-/ds-/dc-<colour>) that
+# generated/charts.css maps to the dark colour under Material's slate scheme.
+
+NARROW_TOTAL = 360  # px, the narrow image's full width (a phone column is 288-400 px)
+NARROW_MIN_PLOT = 180  # px, never squeeze the plot itself below this
+PAINT = re.compile(r' (fill|stroke|stop-color)="([^"]*)"')
+TAG = re.compile(r"<[a-zA-Z][^>]*>")
+SAFE_COLOUR = re.compile(r"#[0-9a-fA-F]{3,8}|[a-zA-Z]{3,20}|(rgb|rgba|hsl|hsla)\([0-9., %]{5,40}\)")
+DARK_PREFIX = {"fill": "df", "stroke": "ds", "stop-color": "dc"}
+
+
+def _render_static(
+    base: dict, module_path: Path, card: tuple[str, str]
+) -> tuple[dict[str, bytes], dict, list, list]:
+    """Render the images and live specs of every layout and theme; return (files, variants,
+    dark colour classes, what-if controls). card is (title, source line) of the download."""
+    import altair as alt
+    import vl_convert as vlc
+
+    from charts import _theme
+
+    def spec_for(theme: str, variant: str, width: int | None = None) -> dict:
+        spec = copy.deepcopy(base)
+        spec["config"] = _theme.config(theme, variant)
+        if width:
+            _set_width(spec, width)
+        spec["$schema"] = alt.SCHEMA_URL
+        return spec
+
+    def svg(spec: dict) -> str:
+        try:
+            return vlc.vegalite_to_svg(spec)
+        except Exception as err:
+            raise BuildError(_rel(module_path), f"rendering failed: {err}".split("\n")[0]) from None
+
+    def live(spec: dict, vega: dict | None = None) -> bytes:
+        vega = copy.deepcopy(vega) if vega else vlc.vegalite_to_vega(spec)
+        for signal in vega.get("signals", []):
+            signal.pop("bind", None)  # the page draws its own labelled controls
+        return dumps(vega).encode()
+
+    files: dict[str, bytes] = {}
+    name = module_path.stem
+    light, dark = spec_for("light", "wide", STATIC_WIDTH), spec_for("dark", "wide", STATIC_WIDTH)
+    files["spec.vl.json"] = dumps(light).encode()
+    light_svg = svg(light)
+    files["light.svg"] = light_svg.encode()
+    # The download image goes to a second thread (resvg runs outside the GIL) while Vega draws on.
+    files["chart.svg"] = card_svg(light_svg, *card).encode()
+    png = _pool().submit(_png, files["chart.svg"], module_path)
+    dark_svg = svg(dark)
+    files["dark.svg"] = dark_svg.encode()
+    vega_light = vlc.vegalite_to_vega(light)
+    files["light.vg.json"], files["dark.vg.json"] = live(light, vega_light), live(dark)
+    inline, mapping, classes = _themed_svg(light_svg, dark_svg, f"{name}-w")
+    files["inline.svg"] = inline.encode()
+    width, height = _svg_size(files["light.svg"])
+    variants = {"wide": {"width": width, "height": height}}
+
+    narrow_plot = max(NARROW_MIN_PLOT, int(NARROW_TOTAL - (width - STATIC_WIDTH)))
+    n_light = spec_for("light", "narrow", narrow_plot)
+    if narrow_plot < STATIC_WIDTH - 80 and n_light != spec_for("light", "narrow"):
+        n_dark = spec_for("dark", "narrow", narrow_plot)
+        n_light_svg = svg(n_light)
+        themed = _apply_dark_map(n_light_svg, mapping, f"{name}-n")
+        if themed is None:  # colours the wide image never used: render the dark one too
+            narrow, _, more = _themed_svg(n_light_svg, svg(n_dark), f"{name}-n")
+        else:
+            narrow, more = themed
+        classes = sorted({tuple(c) for c in [*classes, *more]})
+        files["inline-narrow.svg"] = narrow.encode()
+        files["light-narrow.vg.json"], files["dark-narrow.vg.json"] = live(n_light), live(n_dark)
+        n_width, n_height = _svg_size(n_light_svg.encode())
+        variants["narrow"] = {"width": n_width, "height": n_height}
+    files["chart.png"] = png.result()
+    return files, variants, [list(c) for c in classes], _controls(vega_light)
+
+
+def _set_width(spec: dict, width: int) -> None:
+    """Give a chart the plot width of a layout: a single or layered view unless the module chose
+    its width; in a vertical stack, every panel drawn at the house width (STATIC_WIDTH)."""
+    if not COMPOSED & spec.keys():
+        spec.setdefault("width", width)
+        return
+    for panel in spec.get("vconcat", []):
+        if isinstance(panel, dict) and panel.get("width") == STATIC_WIDTH:
+            panel["width"] = width
+        elif isinstance(panel, dict) and "vconcat" in panel:
+            _set_width(panel, width)
+
+
+_POOL = None
+
+
+def _pool():
+    global _POOL
+    if _POOL is None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="png")
+    return _POOL
+
+
+def minify_svg(svg: str, prefix: str) -> str:
+    """Shrink a vl-convert SVG for inlining: no ARIA (the figure speaks for it), no empty groups,
+    two decimals, one font declaration; ids prefixed so several charts can share a page."""
+    s = re.sub(r' (aria-[a-z]+|role|pointer-events|class)="[^"]*"', "", svg)
+    s = s.replace(' opacity="1"', "").replace(' version="1.1"', "")
+    s = s.replace(' stroke-width="1"', "").replace(' transform="translate(0,0)"', "")
+    s = re.sub(r"<line [^>]*>", lambda m: re.sub(r' [xy]2="0"', "", m.group(0)), s)
+    s = s.replace('<path d="M0,0h0v0h0Z"/>', "").replace('<path d="" display="none"/>', "")
+    previous = None
+    while previous != s:
+        previous = s
+        s = re.sub(r"<g(?: [^>]*)?></g>", "", s)
+    fonts = re.findall(r' font-family="([^"]*)"', s)
+    if fonts:
+        common = max(sorted(set(fonts)), key=fonts.count)
+        s = s.replace(f' font-family="{common}"', "")
+        s = s.replace("<svg ", f'<svg font-family="{common}" ', 1)
+    s = re.sub(
+        r'( (?:d|transform|x|y|x1|x2|y1|y2|width|height|r|cx|cy|dx|dy|points)=")([^"]*)"',
+        lambda m: m.group(1) + re.sub(r"\d+\.\d{3,}", _round, m.group(2)) + '"',
+        s,
+    )
+    ids = re.findall(r' id="([^"]+)"', s)
+    for ident in sorted(set(ids), key=len, reverse=True):
+        s = s.replace(f' id="{ident}"', f' id="{prefix}-{ident}"')
+        s = s.replace(f"url(#{ident})", f"url(#{prefix}-{ident})")
+        s = s.replace(f'href="#{ident}"', f'href="#{prefix}-{ident}"')
+    if "xlink:" not in s.replace("xmlns:xlink", ""):
+        s = s.replace(' xmlns:xlink="http://www.w3.org/1999/xlink"', "")
+    return s
+
+
+def _round(m: re.Match) -> str:
+    return f"{float(m.group(0)):.2f}".rstrip("0").rstrip(".")
+
+
+def _dark_class(prop: str, value: str) -> str | None:
+    if not SAFE_COLOUR.fullmatch(value):
+        return None
+    token = value.lower().lstrip("#")
+    if not re.fullmatch(r"[a-z0-9]+", token):
+        token = hashlib.sha256(token.encode()).hexdigest()[:8]
+    return f"{DARK_PREFIX[prop]}-{token}"
+
+
+def _add_classes(tag: str, classes: list[str]) -> str:
+    if not classes:
+        return tag
+    end = -2 if tag.endswith("/>") else -1
+    return f'{tag[:end]} class="{" ".join(classes)}"{tag[end:]}'
+
+
+def _themed_svg(light: str, dark: str, prefix: str) -> tuple[str, dict, list]:
+    """One SVG for both schemes (light attributes + dark classes); falls back to two SVGs, each
+    shown in its scheme, when the renderings differ in more than colour."""
+    a, b = minify_svg(light, prefix), minify_svg(dark, prefix)
+    tags_a, tags_b = TAG.findall(a), TAG.findall(b)
+    same_shape = TAG.split(a) == TAG.split(b) and len(tags_a) == len(tags_b)
+    mapping: dict[tuple[str, str], str | None] = {}
+    classes: set[tuple[str, str, str]] = set()
+    out = []
+    for ta, tb in zip(tags_a, tags_b, strict=False) if same_shape else []:
+        pa, pb = dict(PAINT.findall(ta)), dict(PAINT.findall(tb))
+        if PAINT.sub("", ta) != PAINT.sub("", tb) or pa.keys() != pb.keys():
+            same_shape = False
+            break
+        extra = []
+        for prop, lv in pa.items():
+            dv = pb[prop]
+            key = (prop, lv)
+            mapping[key] = dv if mapping.get(key, dv) == dv else None  # None: ambiguous
+            if dv != lv:
+                cls = _dark_class(prop, dv)
+                if cls is None:
+                    same_shape = False
+                    break
+                extra.append(cls)
+                classes.add((cls, prop, dv))
+        out.append(_add_classes(ta, extra))
+    if not same_shape:
+        b = minify_svg(dark, f"{prefix}d")  # ids unique within the page
+        both = a.replace("<svg ", '<svg class="chart__svg--light" ', 1) + b.replace(
+            "<svg ", '<svg class="chart__svg--dark" ', 1
+        )
+        return both, {}, []
+    parts = TAG.split(a)
+    merged = parts[0] + "".join(t + p for t, p in zip(out, parts[1:], strict=True))
+    return merged, mapping, sorted(classes)
+
+
+def _apply_dark_map(light: str, mapping: dict, prefix: str) -> tuple[str, list] | None:
+    """Theme a light SVG with the wide image's colour mapping, or None if it cannot be trusted."""
+    a = minify_svg(light, prefix)
+    classes: set[tuple[str, str, str]] = set()
+
+    def retag(m: re.Match) -> str:
+        tag = m.group(0)
+        extra = []
+        for prop, lv in PAINT.findall(tag):
+            dv = mapping.get((prop, lv))
+            if dv is None:
+                raise KeyError((prop, lv))
+            if dv != lv:
+                cls = _dark_class(prop, dv)
+                extra.append(cls)
+                classes.add((cls, prop, dv))
+        return _add_classes(tag, extra)
+
+    try:
+        return TAG.sub(retag, a), sorted(classes)
+    except KeyError:
+        return None
+
+
+def source_line(source_ids: list[str], sources: dict) -> str:
+    """'Source: CAAM (2025)' or 'Sources: A (2015, 2016); B', for the foot of an image."""
+    years: dict[str, set[str]] = {}
+    for sid in source_ids:
+        s = sources[sid]
+        years.setdefault(s["publisher"], set())
+        if (s.get("published") or "")[:4]:
+            years[s["publisher"]].add(s["published"][:4])
+    names = [f"{p} ({', '.join(sorted(y))})" if y else p for p, y in sorted(years.items())]
+    return ("Source: " if len(names) == 1 else "Sources: ") + "; ".join(names)
+
+
+def _wrap(text: str, width_px: float, size: float) -> list[str]:
+    """Greedy line breaks by an average glyph width (0.55 em): good enough for titles."""
+    limit = max(10, int(width_px / (0.55 * size)))
+    lines, line = [], ""
+    for word in text.split():
+        if line and len(line) + 1 + len(word) > limit:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}".strip()
+    return [*lines, line] if line else lines
+
+
+def card_svg(chart: str, title: str, footer: str) -> str:
+    """The downloadable image: title above the chart, sources and credit below, light theme."""
+    from html import escape
+
+    from charts import _theme
+
+    t = _theme.THEMES["light"]
+    w, h = _svg_size(chart.encode())
+    pad, size = 24, 20
+    lines = _wrap(title, w, size)
+    top = pad + len(lines) * 26 + 8
+    feet = [*_wrap(footer, w, 12), _theme.CREDIT]
+    total_w, total_h = w + 2 * pad, top + h + 12 + len(feet) * 18 + pad
+    font = escape(_theme.FONT, quote=True)
+    head = "".join(
+        f'<text x="{pad}" y="{pad + 20 + i * 26}" font-size="{size}" font-weight="bold" '
+        f'fill="{t["text"]}">{escape(line)}</text>'
+        for i, line in enumerate(lines)
+    )
+    foot = "".join(
+        f'<text x="{pad}" y="{top + h + 24 + i * 18}" font-size="12" fill="{t["subtle"]}">'
+        f"{escape(line)}</text>"
+        for i, line in enumerate(feet)
+    )
+    inner = re.sub(r"^<svg ", f'<svg x="{pad}" y="{top}" ', chart.strip(), count=1)
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{total_w:g}" height="{total_h:g}" '
+        f'viewBox="0 0 {total_w:g} {total_h:g}" font-family="{font}">'
+        f'<rect width="100%" height="100%" fill="{t["background"]}"/>{head}{inner}{foot}</svg>'
+    )
+
+
+def site_card_svg(title: str, description: str) -> str:
+    """The social image of pages without a chart: 1200 x 630, the site's title and promise."""
+    from html import escape
+
+    from charts import _theme
+
+    t, pal = _theme.THEMES["light"], _theme.palette("light")
+    font = escape(_theme.FONT, quote=True)
+    title_lines = _wrap(title, 1040, 64)
+    desc_lines = _wrap(description, 1040, 30)[:5]
+    y = 150
+    parts = [
+        f'<rect width="1200" height="630" fill="{t["background"]}"/>',
+        f'<rect x="80" y="80" width="120" height="10" fill="{pal[0]}"/>',
+        f'<rect x="200" y="80" width="60" height="10" fill="{pal[1]}"/>',
+    ]
+    for line in title_lines:
+        y += 72
+        parts.append(
+            f'<text x="80" y="{y}" font-size="64" font-weight="bold" fill="{t["text"]}">'
+            f"{escape(line)}</text>"
+        )
+    y += 24
+    for line in desc_lines:
+        y += 42
+        parts.append(
+            f'<text x="80" y="{y}" font-size="30" fill="{t["subtle"]}">{escape(line)}</text>'
+        )
+    parts.append(
+        f'<text x="80" y="560" font-size="24" fill="{t["subtle"]}">{escape(_theme.CREDIT)}</text>'
+    )
+    return (
+        '<svg xmlns="http://www.w3.org/2000/svg" width="1200" height="630" '
+        f'viewBox="0 0 1200 630" font-family="{font}">{"".join(parts)}</svg>'
+    )
+
+
+def _png(svg: bytes, module_path: Path, scale: float = 2) -> bytes:
+    import vl_convert as vlc
+
+    try:
+        return vlc.svg_to_png(svg.decode(), scale=scale)
+    except Exception as err:
+        raise BuildError(_rel(module_path), f"PNG rendering failed: {err}".split("\n")[0]) from None
+
+
+def _png_size(png: bytes) -> tuple[int, int]:
+    return int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+
+
+def _controls(vega: dict) -> list[dict]:
+    """The chart's what-if inputs (Vega signals bound to an input), for the page to draw."""
+    out = []
+    for signal in vega.get("signals", []):
+        bind = signal.get("bind")
+        if not isinstance(bind, dict) or bind.get("input") not in (
+            "range",
+            "select",
+            "radio",
+            "checkbox",
+        ):
+            continue
+        control = {
+            "signal": signal["name"],
+            "input": bind["input"],
+            "label": str(bind.get("name") or signal["name"]).strip(),
+            "value": signal.get("value"),
+        }
+        for key in ("min", "max", "step", "options", "labels"):
+            if key in bind:
+                control[key] = bind[key]
+        out.append(control)
+    return out
+
+
+def site_assets(staged: dict[str, bytes], root: Path) -> dict[str, bytes]:
+    """Files for the whole site derived from every chart: the dark-scheme colour classes of the
+    inline images (charts.css) and the social card of pages without a chart."""
+    rules, boxes = set(), []
+    for rel, data in sorted(staged.items()):
+        if rel.startswith("charts/") and rel.endswith("/figure.json"):
+            meta = json.loads(data)
+            for cls, prop, value in meta.get("dark_classes", []):
+                rules.add(f".chart__static .{cls}{{{prop}:{value}}}")
+            for layout, size in sorted(meta.get("variants", {}).items()):
+                boxes.append(
+                    f'.chart[data-chart="{meta["name"]}"] .chart__static--{layout}'
+                    f"{{aspect-ratio:{size['width']:g}/{size['height']:g}}}\n"
+                )
+    css = (
+        "/* Generated by scripts/build_charts.py. Each inline image's box (so the page can skip\n"
+        "   drawing charts off screen without anything moving), and the dark-scheme colours. */\n"
+        + "".join(boxes)
+        + "@media screen {\n"
+        + "".join(f'[data-md-color-scheme="slate"] {rule}\n' for rule in sorted(rules))
+        + "}\n"
+    )
+    title, description = _site_text(root)
+    card = site_card_svg(title, description)
+    key = hashlib.sha256((card + _versions()).encode()).hexdigest()[:16]
+    cached = root / ".cache" / f"site-card-{key}.png"
+    if not cached.exists():
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        cached.write_bytes(_png(card.encode(), root / "mkdocs.yml", scale=1))
+    return {"charts.css": css.encode(), "site-card.png": cached.read_bytes()}
+
+
+def _site_text(root: Path) -> tuple[str, str]:
+    """The site's name and description from mkdocs.yml (without importing MkDocs)."""
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    Loader.add_constructor("!ENV", lambda loader, node: None)
+    try:
+        config = yaml.load((root / "mkdocs.yml").read_text(encoding="utf-8"), Loader=Loader)
+    except (OSError, yaml.YAMLError):
+        config = {}
+    return (
+        str(config.get("site_name") or "Renting a premium brand"),
+        " ".join(str(config.get("site_description") or "").split()),
+    )
 
 
 def _svg_size(svg: bytes) -> tuple[float, float]:
@@ -460,6 +850,7 @@ def build(
         staged[f"data/{res['path']}"] = pkg.path(res["name"]).read_bytes()
     staged["data/datapackage.json"] = (root / "data" / "datapackage.json").read_bytes()
     staged["vega.js"] = vega_runtime(root / ".cache")
+    staged.update(site_assets(staged, root))
     changed, notebooks, ran = 0, {}, []
     if only is None:
         changed = sync(staged, out, prune=False)  # first: a notebook may read what charts wrote

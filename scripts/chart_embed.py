@@ -141,7 +141,18 @@ class ChartEmbedPreprocessor(Preprocessor):
                 line=number,
                 expected="one of: " + ", ".join(sorted(known)),
             )
-        return figure_html(folder, self.figures()["sources"], f"{prefix}charts/{name}/")
+        return figure_html(
+            folder, self.figures()["sources"], f"{prefix}charts/{name}/", self._page_url()
+        )
+
+    def _page_url(self) -> str | None:
+        """The page's absolute address, when MkDocs knows the site's URL."""
+        proc = self.md.treeprocessors["relpath"] if "relpath" in self.md.treeprocessors else None  # noqa: SIM401
+        site = getattr(getattr(proc, "config", None), "site_url", None)
+        file = getattr(proc, "file", None)
+        if not site or file is None:
+            return None
+        return site.rstrip("/") + "/" + file.url.lstrip("/")
 
     def _fig(self, ident: str, number: int, page: str) -> str:
         data = self.figures()
@@ -184,16 +195,23 @@ def fig_html(ident: str, row: dict, sources: dict, units: dict) -> str:
     )
 
 
-def figure_html(folder: Path, sources: dict, base: str) -> str:
-    """Return the <figure> for one built chart; base is the URL of its files from the page."""
+KEYS = "Arrow keys: step through the values. Home, End: first, last. Enter: the data table."
+
+
+def figure_html(folder: Path, sources: dict, base: str, page_url: str | None = None) -> str:
+    """Return the <figure> for one built chart; base is the URL of its files from the page,
+    page_url the page's absolute address (for the citation) when the site's URL is known."""
     meta = json.loads((folder / "figure.json").read_text(encoding="utf-8"))
     name, title = meta["name"], meta["title"]
     anchor = f"chart-{name}"
+    layouts = [v for v in ("wide", "narrow") if v in meta.get("variants", {"wide": {}})]
     statics = "".join(
-        f'<div class="chart__static chart__static--{theme}" aria-hidden="true">'
-        + (folder / f"{theme}.svg").read_text(encoding="utf-8")
+        f'<div class="chart__static chart__static--{v}" aria-hidden="true" data-search-exclude>'
+        + (folder / ("inline.svg" if v == "wide" else f"inline-{v}.svg")).read_text(
+            encoding="utf-8"
+        )
         + "</div>"
-        for theme in ("light", "dark")
+        for v in layouts
     )
     cited = "; ".join(_source_link(sources[s]) for s in meta["sources"])
     label = "Source" if len(meta["sources"]) == 1 else "Sources"
@@ -211,29 +229,98 @@ def figure_html(folder: Path, sources: dict, base: str) -> str:
         "<tr>" + "".join(f"<td>{escape(_cell(row[index[c]]))}</td>" for c in columns) + "</tr>"
         for row in meta["rows"]
     )
-    publishers = "; ".join(sorted({sources[s]["publisher"] for s in meta["sources"]}))
-    cite = f"{title}. Data: {publishers}. Compiled by the Seres–Huawei EV explainer."
+    cite = _citation(meta, sources, page_url, anchor)
+    png = f' data-png="{meta["png"][0]}x{meta["png"][1]}"' if meta.get("png") else ""
     return (
-        f'<figure class="chart" id="{anchor}" data-chart="{_attr(name)}" data-base="{_attr(base)}">'
+        f'<figure class="chart" id="{anchor}" data-chart="{_attr(name)}" data-base="{_attr(base)}"'
+        f"{png}>"
         f'<figcaption class="chart__caption"><a class="chart__permalink" href="#{anchor}" '
         f'aria-label="Permalink to this chart">#</a> {escape(title)}</figcaption>'
-        f'<div class="chart__frame" tabindex="0" role="img" aria-label="{_attr(title)}" '
-        f'aria-describedby="{anchor}-desc" '
-        f'style="aspect-ratio: {meta["width"]:g} / {meta["height"]:g}">{statics}</div>'
+        f'<div class="chart__frame{" chart__frame--narrow" if "narrow" in layouts else ""}" '
+        f'tabindex="0" role="img" aria-label="{_attr(title)}" '
+        f'aria-describedby="{anchor}-desc {anchor}-keys">{statics}'
+        f'<p class="chart__keys" id="{anchor}-keys" data-search-exclude>{escape(KEYS)}</p></div>'
+        f"{_controls_html(meta.get('controls', []), anchor)}"
+        f'<p class="chart__status" id="{anchor}-status" aria-live="polite" data-search-exclude></p>'
         f'<p class="chart__desc" id="{anchor}-desc">{escape(meta["description"])}</p>'
         f'<p class="chart__sources"><strong>{label}:</strong> {cited}.{low}</p>'
-        f'<details class="chart__data"><summary>Data table</summary>'
+        f'<details class="chart__data" id="{anchor}-data"><summary>Data table</summary>'
         f'<div class="chart__table"><table><caption>{escape(title)}</caption>'
         f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div></details>"
-        f'<p class="chart__downloads">'
-        f'<a href="{base}data.csv" download="{name}.csv">Download CSV</a>'
-        f'<a href="{base}chart.png" download="{name}.png">Download PNG</a>'
-        f'<a href="{base}light.svg" download="{name}.svg">Download SVG</a>'
-        f'<a href="{base}spec.vl.json">Vega-Lite spec</a></p>'
-        f'<details class="chart__cite"><summary>Cite this chart</summary>'
-        f"<p>{escape(cite)}</p></details>"
+        f'<p class="chart__downloads" data-search-exclude>'
+        f'<a href="{_attr(base)}data.csv" download="{_attr(name)}.csv">Download CSV</a>'
+        f'<a href="{_attr(base)}chart.png" download="{_attr(name)}.png">Download PNG</a>'
+        f'<a href="{_attr(base)}chart.svg" download="{_attr(name)}.svg">Download SVG</a>'
+        f'<a href="{_attr(base)}spec.vl.json">Vega-Lite spec</a></p>'
+        f'<details class="chart__cite" data-search-exclude><summary>Cite this chart</summary>'
+        f"{cite}</details>"
         "</figure>"
     )
+
+
+def _citation(meta: dict, sources: dict, page_url: str | None, anchor: str) -> str:
+    """'Title. Data: CAAM (2025); ... Chart: site (CC BY 4.0), address.' The sources line above
+    links every source; the citation names them short, so a page of charts stays light."""
+    years: dict[str, set[str]] = {}
+    for sid in meta["sources"]:
+        s = sources[sid]
+        years.setdefault(s["publisher"], set()).update(
+            [s["published"][:4]] if s.get("published") else []
+        )
+    data = "; ".join(f"{p} ({', '.join(sorted(y))})" if y else p for p, y in sorted(years.items()))
+    where = f"{page_url}#{anchor}" if page_url else f"#{anchor}"
+    text = (
+        f"{meta['title']}. Data: {data}. Chart: Renting a premium brand, a Seres\u2013Huawei EV "
+        f"explainer (CC BY 4.0), {where}."
+    )
+    return f'<p class="chart__cite-text">{escape(text)}</p>'
+
+
+def _controls_html(controls: list[dict], anchor: str) -> str:
+    """The chart's what-if inputs as plain, labelled form controls below the image. They start
+    disabled (nothing to drive without JavaScript); charts.js enables them."""
+    if not controls:
+        return ""
+    rows = []
+    for c in controls:
+        ident = f"{anchor}-in-{re.sub(r'[^A-Za-z0-9_-]', '_', str(c['signal']))}"
+        signal, label, value = _attr(c["signal"]), escape(c["label"]), c.get("value")
+        common = f'id="{ident}" name="{_attr(c["signal"])}" data-signal="{signal}" disabled'
+        if c["input"] == "range":
+            limits = "".join(f' {k}="{_attr(c[k])}"' for k in ("min", "max", "step") if k in c)
+            rows.append(
+                f'<div class="chart__control"><label for="{ident}">{label}</label>'
+                f'<input type="range" {common}{limits} value="{_attr(value)}">'
+                f'<output for="{ident}" id="{ident}-value">{escape(_number(value))}</output></div>'
+            )
+        elif c["input"] == "checkbox":
+            checked = " checked" if value else ""
+            rows.append(
+                f'<div class="chart__control"><input type="checkbox" {common}{checked}>'
+                f'<label for="{ident}">{label}</label></div>'
+            )
+        else:  # select and radio: a select either way, one control per signal
+            labels = c.get("labels") or c.get("options", [])
+            options = "".join(
+                f'<option value="{_attr(o)}"{" selected" if o == value else ""}>{escape(str(t))}'
+                "</option>"
+                for o, t in zip(c.get("options", []), labels, strict=False)
+            )
+            rows.append(
+                f'<div class="chart__control"><label for="{ident}">{label}</label>'
+                f"<select {common}>{options}</select></div>"
+            )
+    return (
+        f'<div class="chart__controls" role="group" aria-label="What if: change the inputs" '
+        f"data-search-exclude>"
+        f"{''.join(rows)}</div>"
+    )
+
+
+def _number(value: object) -> str:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return "" if value is None else str(value)
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,}"
 
 
 def _cell(value: object) -> str:

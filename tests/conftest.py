@@ -151,3 +151,43 @@ def watched(browser, server):
     context.close()
     assert not w.offsite, f"requests left 127.0.0.1: {w.offsite}"
     assert not w.errors, f"console errors: {w.errors}"
+
+
+# --- Reader tests (tests/test_reader_*.py): every page, in every mode a reader may use ---------
+
+# (width, colour scheme): a phone and a desktop, each in light and dark.
+READER_MODES = [(375, "light"), (375, "dark"), (1280, "light"), (1280, "dark")]
+_DARK_PALETTE = (
+    '{"index":1,"color":{"media":"(prefers-color-scheme: dark)","scheme":"slate",'
+    '"primary":"indigo","accent":"indigo"}}'
+)
+
+
+def site_pages(docs: Path = ROOT / "docs") -> list[str]:
+    """Every page the site builds, as a path under the site root ('' for the home page), found
+    from the source files, so a new page is tested without anyone listing it. (The reader tests
+    also check this list against the built sitemap.)"""
+    pages = []
+    for source in sorted([*docs.rglob("*.md"), *docs.rglob("*.ipynb")]):
+        rel = source.relative_to(docs)
+        if rel.parts[0] in ("generated", "javascripts", "stylesheets") or any(
+            part.startswith(".") for part in rel.parts
+        ):
+            continue
+        parent = rel.parent.as_posix()
+        prefix = "" if parent == "." else parent + "/"
+        pages.append(prefix if rel.stem in ("index", "README") else f"{prefix}{rel.stem}/")
+    return pages
+
+
+def open_page(browser, base: str, path: str, width: int = 1280, scheme: str = "light", **kw):
+    """A new context and page at base+path in the given width and Material colour scheme;
+    returns (context, Watched). The caller closes the context."""
+    context = browser.new_context(
+        viewport={"width": width, "height": 900}, color_scheme=scheme, **kw
+    )
+    if scheme == "dark":  # Material's stored palette choice, read before the first paint
+        context.add_init_script(f"localStorage.setItem('/.__palette', '{_DARK_PALETTE}')")
+    watched = Watched(context.new_page(), base)
+    watched.page.goto(base + path)
+    return context, watched

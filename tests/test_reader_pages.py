@@ -1,0 +1,278 @@
+"""Every built page, as readers meet it: accessible (axe-core) on a phone and a desktop in light
+and dark, no sideways scrolling at 320 px, charts with JavaScript off, reachable by keyboard,
+printable, quiet (no console errors, nothing fetched off 127.0.0.1) and shareable (social tags
+whose image exists).
+
+Pages come from the source files (tests/conftest.site_pages), checked against the built sitemap,
+so a new page is covered without being listed here."""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import READER_MODES, open_page, site_pages
+
+pytestmark = pytest.mark.browser
+
+PAGES = site_pages()
+
+
+def _html_path(site: Path, path: str) -> Path:
+    return site / path / "index.html"
+
+
+def test_the_pages_tested_are_the_pages_built(built_site, server):
+    tree = ET.parse(built_site / "sitemap.xml")
+    locs = [el.text for el in tree.iter() if el.tag.endswith("loc")]
+    built = sorted(loc.removeprefix(server) for loc in locs)
+    assert built == sorted(PAGES)
+
+
+@pytest.fixture(scope="module")
+def axe():
+    from axe_playwright_python.sync_playwright import Axe
+
+    return Axe()
+
+
+@pytest.mark.parametrize(
+    ("width", "scheme"), READER_MODES, ids=[f"{w}-{s}" for w, s in READER_MODES]
+)
+@pytest.mark.parametrize("path", PAGES)
+def test_axe_finds_no_violations(browser, server, axe, path, width, scheme):
+    context, w = open_page(browser, server, path, width, scheme)
+    try:
+        page = w.page
+        page.wait_for_load_state("load")
+        wanted = "slate" if scheme == "dark" else "default"
+        assert page.evaluate("document.body.dataset.mdColorScheme") == wanted
+        results = axe.run(page)
+        report = [
+            f"{v['id']} ({v['impact']}): {v['help']}: "
+            + "; ".join(n["target"][0] if n["target"] else "?" for n in v["nodes"][:5])
+            for v in results.response["violations"]
+        ]
+        assert not report, "\n".join(report)
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_no_horizontal_scrolling_at_320px(browser, server, path):
+    context, w = open_page(browser, server, path, 320)
+    try:
+        page = w.page
+        page.wait_for_load_state("load")
+        wide = page.evaluate(
+            """() => {
+              const limit = document.documentElement.clientWidth;
+              const scrolls = '.md-typeset__scrollwrap, .chart__table, pre, .jp-OutputArea';
+              const out = [...document.querySelectorAll('.md-content *')]
+                .filter(el => el.getBoundingClientRect().right > limit + 1 &&
+                              !el.closest(scrolls))
+                .slice(0, 5).map(el => el.tagName + '.' + el.className);
+              return {scroll: document.documentElement.scrollWidth, limit, out};
+            }"""
+        )
+        assert wide["scroll"] <= wide["limit"], wide
+        assert not wide["out"], wide
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_every_chart_is_drawn_without_javascript(browser, server, built_site, path):
+    expected = _html_path(built_site, path).read_text().count('<figure class="chart"')
+    for width in (375, 1280):
+        context, w = open_page(browser, server, path, width, java_script_enabled=False)
+        try:
+            figures = w.page.locator("figure.chart")
+            assert figures.count() == expected
+            for i in range(expected):
+                svg = figures.nth(i).locator(".chart__static svg:visible")
+                assert svg.count() == 1, f"chart {i}: {svg.count()} visible static images"
+                box = svg.bounding_box()
+                assert box["width"] > 200 and box["height"] > 100, box
+                assert box["x"] >= 0 and box["x"] + box["width"] <= width + 1, box
+        finally:
+            context.close()
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_tab_reaches_every_chart_and_it_is_named_and_described(browser, server, path):
+    context, w = open_page(browser, server, path, 1280)
+    try:
+        page = w.page
+        page.wait_for_load_state("load")
+        charts = page.locator("figure.chart .chart__frame")
+        total = charts.count()
+        if not total:
+            return
+        reached = set()
+        focusable = page.evaluate(
+            "document.querySelectorAll('a[href], button, input, select, "
+            "summary, [tabindex]').length"
+        )
+        for _ in range(focusable + 5):
+            page.keyboard.press("Tab")
+            chart = page.evaluate(
+                "() => document.activeElement.matches('.chart__frame') ? "
+                "document.activeElement.closest('figure').id : null"
+            )
+            if chart:
+                reached.add(chart)
+                if len(reached) == total:
+                    break
+        ids = charts.evaluate_all("els => els.map(e => e.closest('figure').id)")
+        assert reached == set(ids), f"Tab never reached {set(ids) - reached}"
+        for i in range(total):
+            frame = charts.nth(i)
+            assert frame.get_attribute("role") == "img"
+            assert len(frame.get_attribute("aria-label") or "") > 10
+            described = frame.evaluate(
+                "f => f.getAttribute('aria-describedby').split(' ')"
+                ".map(id => document.getElementById(id).textContent).join(' ')"
+            )
+            assert len(described) > 40, described
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_print_shows_the_static_light_chart_without_navigation(browser, server, path):
+    context, w = open_page(browser, server, path, 1280, "dark")
+    try:
+        page = w.page
+        page.wait_for_load_state("load")
+        figures = page.locator("figure.chart")
+        if figures.count():  # a reader who already made the first chart live, then prints
+            figures.first.locator(".chart__frame").hover()
+            page.wait_for_function(
+                "f => f.dataset.state === 'live'",
+                arg=figures.first.element_handle(),
+                timeout=20000,
+            )
+        page.emulate_media(media="print")
+        for selector in (".md-header", ".md-sidebar--primary", ".md-footer"):
+            assert not page.locator(selector).first.is_visible(), selector
+        for i in range(figures.count()):
+            figure = figures.nth(i)
+            static = figure.locator(".chart__static--wide svg")
+            assert static.is_visible()
+            assert (
+                figure.locator(".chart__live").count() == 0
+                or not figure.locator(".chart__live").is_visible()
+            )
+            background = static.locator("> rect").first.evaluate("r => getComputedStyle(r).fill")
+            assert background == "rgb(255, 255, 255)", "prints in the light theme"
+        shown = page.evaluate(
+            """() => [...document.querySelectorAll('.md-typeset a[href^="http"]')]
+                 .slice(0, 20).map(a => [a.href, getComputedStyle(a, '::after').content])"""
+        )
+        for href, after in shown:
+            assert href.rstrip("/") in after.replace("\\", ""), (href, after)
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_no_console_errors_and_nothing_leaves_localhost(browser, server, path):
+    context, w = open_page(browser, server, path, 375)
+    try:
+        page = w.page
+        page.wait_for_load_state("networkidle")
+        figures = page.locator("figure.chart")
+        for i in range(figures.count()):  # every chart made live, as a reader touching them
+            figure = figures.nth(i)
+            figure.scroll_into_view_if_needed()
+            figure.locator(".chart__frame").hover()
+            page.wait_for_function(
+                "f => f.dataset.state === 'live'", arg=figure.element_handle(), timeout=20000
+            )
+        page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+        page.wait_for_load_state("networkidle")
+        assert not w.offsite, f"requests left 127.0.0.1: {w.offsite}"
+        assert not w.errors, f"console errors: {w.errors}"
+    finally:
+        context.close()
+
+
+class _Head(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.meta: dict[str, str] = {}
+        self.links: dict[str, str] = {}
+
+    def handle_starttag(self, tag, attrs) -> None:
+        a = dict(attrs)
+        if tag == "meta" and (a.get("name") or a.get("property")):
+            key = a.get("name") or a.get("property")
+            assert key not in self.meta, f"duplicate <meta> {key}"
+            self.meta[key] = a.get("content") or ""
+        if tag == "link" and a.get("rel"):
+            self.links.setdefault(a["rel"], a.get("href") or "")
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_page_has_description_canonical_and_social_card(built_site, server, path):
+    html = _html_path(built_site, path).read_text(encoding="utf-8")
+    head = _Head()
+    head.feed(html[: html.index("</head>")])
+    meta = head.meta
+    for key in (
+        "description",
+        "og:title",
+        "og:description",
+        "og:type",
+        "og:url",
+        "og:image",
+        "og:image:alt",
+        "twitter:card",
+        "twitter:title",
+        "twitter:description",
+        "twitter:image",
+    ):
+        assert meta.get(key, "").strip(), f"no {key}"
+    assert 40 <= len(meta["description"]) <= 201, meta["description"]
+    assert head.links["canonical"] == server + path
+    assert meta["og:url"] == server + path
+    assert meta["twitter:card"] == "summary_large_image"
+    assert meta["og:image"] == meta["twitter:image"]
+    assert meta["og:image"].startswith(server), "social images need an absolute URL"
+    image = built_site / meta["og:image"].removeprefix(server)
+    assert image.is_file(), f"{image} does not exist"
+    png = image.read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    size = (int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big"))
+    assert size == (int(meta["og:image:width"]), int(meta["og:image:height"]))
+    assert size[0] >= 1200, "large enough for a large card"
+    lead = re.search(r'<figure class="chart" id="chart-([^"]+)"', html)
+    if lead:  # the card shows the page's first chart
+        assert meta["og:image"].endswith(f"/charts/{lead.group(1)}/chart.png")
+    else:
+        assert meta["og:image"].endswith("/site-card.png")
+
+
+def test_search_worker_loads_on_the_first_search_and_finds_pages(browser, server):
+    context, w = open_page(browser, server, "", 1280)
+    try:
+        page = w.page
+        requests: list[str] = []
+        page.on("request", lambda r: requests.append(r.url))
+        page.wait_for_load_state("networkidle")
+        assert not [u for u in requests if "/workers/search." in u], "fetched before a search"
+        page.keyboard.press("/")  # Material's shortcut to the search box
+        page.locator("input.md-search__input").press_sequentially("subsidy", delay=30)
+        results = page.locator(".md-search-result__item")
+        results.first.wait_for(timeout=15000)
+        assert results.count() > 0
+        assert [u for u in requests if "/workers/search." in u], "the real worker was loaded"
+        assert "subsidy" in page.locator(".md-search-result").inner_text().lower()
+        assert not w.errors, w.errors
+    finally:
+        context.close()
