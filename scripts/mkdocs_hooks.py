@@ -6,11 +6,12 @@
 - each notebook page renders its executed copy from docs/generated/notebooks/.
 - each page gets its last-updated date from git (scripts/page_dates.py) in the place Material
   shows it (page.meta.revision_date).
-- under `mkdocs serve`: our modules are re-imported on every rebuild, so edits to scripts/ and
-  charts/ show without a restart; docs/generated/ is not watched, so our own writes there never
-  trigger a second build; compiled templates are kept between rebuilds; the libraries charts
-  need are imported while the server waits; a notebook whose inputs changed re-runs in the
-  background (its page says so meanwhile) and its result triggers the one rebuild that shows it.
+- under `mkdocs serve`: our modules are re-imported when a file in scripts/ changed (chart
+  modules on every render), so edits show without a restart; docs/generated/ is not watched and
+  no bytecode is written, so our own writes never trigger a second build; compiled templates
+  are kept between rebuilds; the libraries charts need are imported while the server waits; a
+  notebook whose inputs changed re-runs in the background (its page says so meanwhile) and its
+  result triggers the one rebuild that shows it.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ _TEMPLATES: dict = {}  # compiled Jinja templates, kept across `mkdocs serve` re
 
 def on_startup(command: str, dirty: bool) -> None:
     _state["serving"] = command == "serve"
+    if _state["serving"]:  # a .pyc written under charts/ or scripts/ would wake the watcher
+        sys.dont_write_bytecode = True
 
 
 def on_config(config):
