@@ -293,19 +293,19 @@ def _split_csv(line: str) -> list[str]:
     return next(csv.reader(io.StringIO(line)))
 
 
-def bench_build(runs: int, work: Path) -> tuple[str, dict]:
+def bench_build(runs: int, work: Path, env: dict) -> tuple[str, dict]:
     log("build: clean builds ...")
     project = copy_project(work / "project")
     clean_times = []
     for _ in range(runs):
         clean(project)
-        clean_times.append(build(project))
+        clean_times.append(build(project, env=env))
     log("build: rebuilds after one CSV edit ...")
     csv_path = _csv_to_edit(project)
     rebuild_times, step_times = [], []
     for n in range(runs):
         _touch_csv(csv_path, n)
-        rebuild_times.append(build(project))
+        rebuild_times.append(build(project, env=env))
         _touch_csv(csv_path, n + 100)
         started = time.perf_counter()
         subprocess.run(
@@ -328,7 +328,7 @@ def bench_build(runs: int, work: Path) -> tuple[str, dict]:
     extra_times = []
     for _ in range(max(1, runs - 1)):
         clean(extra)
-        extra_times.append(build(extra))
+        extra_times.append(build(extra, env=env))
     base = median(clean_times)
     rows = [
         ["clean build, whole site", f"{base:.1f}", "10", " ".join(f"{t:.1f}" for t in clean_times)],
@@ -564,57 +564,41 @@ def bench_pages(browser, site: Site, folder: Path, runs: int) -> tuple[str, str,
 CATEGORIES = ("performance", "accessibility", "best-practices", "seo")
 
 
-def lighthouse(url: str, out: Path) -> dict:
-    binary = ROOT / "node_modules" / ".bin" / "lighthouse"
-    if not binary.exists():
+def lighthouse_runs(urls: list[str], runs: int) -> dict[str, list[dict]]:
+    """Lighthouse on every URL, runs times, in one Node process with one browser
+    (scripts/lighthouse_runs.mjs); returns url -> one result per run."""
+    if not (ROOT / "node_modules" / "lighthouse").exists():
         raise SystemExit("no Lighthouse: run `npm ci` (make bench does)")
-    cmd = [
-        str(binary),
-        url,
-        "--quiet",
-        "--output=json",
-        f"--output-path={out}",
-        "--only-categories=" + ",".join(CATEGORIES),
-        "--chrome-flags=" + " ".join(CHROMIUM_ARGS),
-    ]
     proc = subprocess.run(
-        cmd, env={**os.environ, "CHROME_PATH": CHROMIUM}, capture_output=True, text=True
+        ["node", str(ROOT / "scripts" / "lighthouse_runs.mjs"), str(runs), *urls],
+        env={**os.environ, "CHROME_PATH": CHROMIUM},
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
     )
-    if proc.returncode != 0 or not out.exists():
-        raise SystemExit(f"Lighthouse failed on {url}:\n{proc.stderr[-2000:]}")
-    report = json.loads(out.read_text())
-    scores = {c: round(report["categories"][c]["score"] * 100) for c in CATEGORIES}
-    audits = report["audits"]
-    scores["fcp"] = audits["first-contentful-paint"]["numericValue"]
-    scores["lcp"] = audits["largest-contentful-paint"]["numericValue"]
-    scores["tbt"] = audits["total-blocking-time"]["numericValue"]
-    scores["cls"] = audits["cumulative-layout-shift"]["numericValue"]
-    scores["failed"] = sorted(
-        f"{c}:{ref['id']}"
-        for c in CATEGORIES
-        for ref in report["categories"][c]["auditRefs"]
-        if ref["weight"] > 0
-        and audits[ref["id"]].get("score") is not None
-        and audits[ref["id"]]["score"] < 1
-        and c != "performance"
-    )
-    return scores
+    if proc.returncode != 0:
+        raise SystemExit(f"Lighthouse failed:\n{proc.stderr[-3000:]}")
+    out: dict[str, list[dict]] = {u: [] for u in urls}
+    for line in proc.stdout.splitlines():
+        if line.startswith("{"):
+            result = json.loads(line)
+            out[result["url"]].append(result)
+    return out
 
 
-def bench_lighthouse(site: Site, folder: Path, runs: int, work: Path) -> tuple[str, dict]:
+def bench_lighthouse(site: Site, folder: Path, runs: int) -> tuple[str, dict]:
     pages = site_pages(folder, site.base)
     log(f"lighthouse: {len(pages)} pages x {runs} runs ...")
-    results = {}
-    for p in pages:
-        results[p] = [lighthouse(site.base + p, work / f"lh-{i}.json") for i in range(runs)]
+    results = lighthouse_runs([site.base + p for p in pages], runs)
     rows = []
-    for p, runs_ in results.items():
+    for url, runs_ in results.items():
         med = {k: median([r[k] for r in runs_]) for k in (*CATEGORIES, "fcp", "lcp", "tbt", "cls")}
         failed = sorted({f for r in runs_ for f in r["failed"]})
         rows.append(
             [
-                "/" + p,
+                "/" + url.removeprefix(site.base),
                 *(f"{med[c]:.0f}" for c in CATEGORIES),
+                " ".join(str(r["performance"]) for r in runs_),
                 f"{med['fcp']:.0f}",
                 f"{med['lcp']:.0f}",
                 f"{med['tbt']:.0f}",
@@ -624,7 +608,19 @@ def bench_lighthouse(site: Site, folder: Path, runs: int, work: Path) -> tuple[s
         )
     text = table(
         f"Lighthouse 12, mobile (median of {runs} runs per page; targets 98 / 100 / 100 / 100)",
-        ["page", "perf", "a11y", "best", "seo", "FCP ms", "LCP ms", "TBT ms", "CLS", "failing"],
+        [
+            "page",
+            "perf",
+            "a11y",
+            "best",
+            "seo",
+            "perf runs",
+            "FCP ms",
+            "LCP ms",
+            "TBT ms",
+            "CLS",
+            "failing audits",
+        ],
         rows,
     )
     return text, results
@@ -650,33 +646,30 @@ def main(argv: list[str] | None = None) -> int:
     figures: dict = {}
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         work = Path(tmp)
-        if "build" not in skip:
-            text, figures["build"] = bench_build(args.runs, work)
-            out.append(text)
-            print(text, flush=True)
-        # The site under test, built once in a scratch copy with its URL set to the server's.
-        with Site(work / "served") as site:
-            log("building the site to serve ...")
-            project = copy_project(work / "serve-project", keep_cache=True)
-            build(project, work / "served", env={"SITE_URL": site.base})
+        served = work / "served"
+        with Site(served) as site:
+            env = {"SITE_URL": site.base}  # canonical URLs and instant navigation match
+            if "build" not in skip:
+                text, figures["build"] = bench_build(args.runs, work, env)
+                out.append(text)
+                print(text, flush=True)
+            else:
+                log("building the site to serve ...")
+                build(copy_project(work / "project", keep_cache=True), env=env)
+            # The site under test is the scratch copy's last build.
+            shutil.copytree(work / "project" / "site", served)
             from playwright.sync_api import sync_playwright
 
             if "pages" not in skip:
                 with sync_playwright() as p:
                     browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-                    weight, timing, figures["pages"] = bench_pages(
-                        browser, site, work / "served", args.runs
-                    )
+                    weight, timing, figures["pages"] = bench_pages(browser, site, served, args.runs)
                     browser.close()
                 out += [weight, timing]
                 print(weight, flush=True)
                 print(timing, flush=True)
             if "lighthouse" not in skip:
-                for baseline in (work / "served").rglob("baseline.html"):
-                    baseline.unlink()  # Lighthouse reads the sitemap's pages only anyway
-                text, figures["lighthouse"] = bench_lighthouse(
-                    site, work / "served", args.lighthouse_runs, work
-                )
+                text, figures["lighthouse"] = bench_lighthouse(site, served, args.lighthouse_runs)
                 out.append(text)
                 print(text, flush=True)
     total = time.perf_counter() - started

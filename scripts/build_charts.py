@@ -288,7 +288,8 @@ def render_chart(name: str, module, pkg: DataPackage, module_path: Path) -> dict
     base["description"] = f"{title}. {description}"
     sources = sorted(set(plotted["source_id"]))
     card = (title.strip(), source_line(sources, pkg.sources))
-    files, variants, dark_classes, controls = _render_static(base, module_path, card)
+    narrow_base = _narrow_spec(module, pkg, tables, module_path, base)
+    files, variants, dark_classes, controls = _render_static(base, module_path, card, narrow_base)
     table = plotted.drop(columns=[c for c in plotted.columns if c.startswith("_")])
     buf = io.StringIO()
     table.to_csv(buf, index=False, lineterminator="\n")
@@ -345,17 +346,18 @@ DARK_PREFIX = {"fill": "df", "stroke": "ds", "stop-color": "dc"}
 
 
 def _render_static(
-    base: dict, module_path: Path, card: tuple[str, str]
+    base: dict, module_path: Path, card: tuple[str, str], narrow_base: dict | None = None
 ) -> tuple[dict[str, bytes], dict, list, list]:
     """Render the images and live specs of every layout and theme; return (files, variants,
-    dark colour classes, what-if controls). card is (title, source line) of the download."""
+    dark colour classes, what-if controls). card is (title, source line) of the download;
+    narrow_base, if given, is the module's own phone version (chart(data, layout="narrow"))."""
     import altair as alt
     import vl_convert as vlc
 
     from charts import _theme
 
     def spec_for(theme: str, variant: str, width: int | None = None) -> dict:
-        spec = copy.deepcopy(base)
+        spec = copy.deepcopy(narrow_base if variant == "narrow" and narrow_base else base)
         spec["config"] = _theme.config(theme, variant)
         if width:
             _set_width(spec, width)
@@ -394,7 +396,8 @@ def _render_static(
 
     narrow_plot = max(NARROW_MIN_PLOT, int(NARROW_TOTAL - (width - STATIC_WIDTH)))
     n_light = spec_for("light", "narrow", narrow_plot)
-    if narrow_plot < STATIC_WIDTH - 80 and n_light != spec_for("light", "narrow"):
+    resized = narrow_plot < STATIC_WIDTH - 80 and n_light != spec_for("light", "narrow")
+    if resized or narrow_base is not None:
         n_dark = spec_for("dark", "narrow", narrow_plot)
         n_light_svg = svg(n_light)
         themed = _apply_dark_map(n_light_svg, mapping, f"{name}-n")
@@ -409,6 +412,31 @@ def _render_static(
         variants["narrow"] = {"width": n_width, "height": n_height}
     files["chart.png"] = png.result()
     return files, variants, [list(c) for c in classes], _controls(vega_light)
+
+
+def _narrow_spec(module, pkg, tables, module_path: Path, base: dict) -> dict | None:
+    """A module may draw its own phone version: chart(data, layout="narrow") (shorter labels,
+    fewer annotations). Its data must be the same rows; the page's table and CSV stay one."""
+    import inspect
+
+    try:
+        takes_layout = "layout" in inspect.signature(module.chart).parameters
+    except (TypeError, ValueError):
+        return None
+    if not takes_layout:
+        return None
+    try:
+        narrow = module.chart(frames(pkg, tables, module_path), layout="narrow")
+        spec = _no_nan(narrow.to_dict(validate=True))
+    except Exception as err:
+        raise BuildError(
+            _rel(module_path),
+            f'chart(data, layout="narrow") failed: {err!r}'.split("\n")[0],
+            line=_tb_line(err, module_path),
+        ) from None
+    spec.pop("$schema", None)
+    spec["description"] = base["description"]
+    return spec
 
 
 def _set_width(spec: dict, width: int) -> None:
@@ -442,17 +470,21 @@ def minify_svg(svg: str, prefix: str) -> str:
     s = re.sub(r' (aria-[a-z]+|role|pointer-events|class)="[^"]*"', "", svg)
     s = s.replace(' opacity="1"', "").replace(' version="1.1"', "")
     s = s.replace(' stroke-width="1"', "").replace(' transform="translate(0,0)"', "")
+    s = s.replace(' text-anchor="start"', "")
     s = re.sub(r"<line [^>]*>", lambda m: re.sub(r' [xy]2="0"', "", m.group(0)), s)
     s = s.replace('<path d="M0,0h0v0h0Z"/>', "").replace('<path d="" display="none"/>', "")
     previous = None
     while previous != s:
         previous = s
         s = re.sub(r"<g(?: [^>]*)?></g>", "", s)
-    fonts = re.findall(r' font-family="([^"]*)"', s)
-    if fonts:
-        common = max(sorted(set(fonts)), key=fonts.count)
-        s = s.replace(f' font-family="{common}"', "")
-        s = s.replace("<svg ", f'<svg font-family="{common}" ', 1)
+    for attr in ("font-family", "font-size"):  # the commonest value once, on the root
+        values = re.findall(rf' {attr}="([^"]*)"', s)
+        if values:
+            common = max(sorted(set(values)), key=values.count)
+            s = s.replace(f' {attr}="{common}"', "")
+            s = s.replace("<svg ", f'<svg {attr}="{common}" ', 1)
+    # Unrotated text placed by x/y rather than a transform: shorter, the same drawing.
+    s = re.sub(r'(<text [^>]*?)transform="translate\(([-\d.]+),([-\d.]+)\)"', r'\1x="\2" y="\3"', s)
     s = re.sub(
         r'( (?:d|transform|x|y|x1|x2|y1|y2|width|height|r|cx|cy|dx|dy|points)=")([^"]*)"',
         lambda m: m.group(1) + re.sub(r"\d+\.\d{3,}", _round, m.group(2)) + '"',
