@@ -37,18 +37,9 @@ import time
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
+from scripts.chromium import CHROMIUM, CHROMIUM_ARGS
+
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 COMPRESSIBLE = {".html", ".css", ".js", ".json", ".svg", ".csv", ".xml", ".txt", ".map", ".mjs"}
 TYPES = {
     ".html": "text/html; charset=utf-8",

@@ -15,19 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from scripts.chromium import CHROMIUM, CHROMIUM_ARGS
+
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-# Quiet on a closed network: no background fetches, no first-run pages, no QUIC probes.
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 COPY_IGNORE = shutil.ignore_patterns(
     ".git",
     ".venv",
