@@ -16,6 +16,7 @@ from tests.conftest import ROOT, open_page, site_pages
 pytestmark = pytest.mark.browser
 
 EMBED = re.compile(r"^\s*\{\{\s*chart\s+([A-Za-z0-9_]+)\s*\}\}\s*$", re.M)
+FENCED = re.compile(r"^(```|~~~).*?^\1", re.M | re.S)  # examples in the guide are not embeds
 
 
 def _chart_pages() -> dict[str, str]:
@@ -24,7 +25,7 @@ def _chart_pages() -> dict[str, str]:
         stem = "index" if path == "" else path.rstrip("/")
         source = ROOT / "docs" / f"{stem}.md"
         if source.exists():
-            for name in EMBED.findall(source.read_text(encoding="utf-8")):
+            for name in EMBED.findall(FENCED.sub("", source.read_text(encoding="utf-8"))):
                 found.setdefault(name, path)
     return found
 
