@@ -160,7 +160,8 @@ def site_pages(docs: Path = ROOT / "docs") -> list[str]:
     pages = []
     for source in sorted([*docs.rglob("*.md"), *docs.rglob("*.ipynb")]):
         rel = source.relative_to(docs)
-        if rel.parts[0] in ("generated", "javascripts", "stylesheets") or any(
+        # includes/ holds snippets appended to pages (mkdocs.yml exclude_docs), not pages.
+        if rel.parts[0] in ("generated", "includes", "javascripts", "stylesheets") or any(
             part.startswith(".") for part in rel.parts
         ):
             continue
