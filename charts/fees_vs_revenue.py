@@ -27,6 +27,12 @@ READINGS = (
         ("seres_revenue_2022", "seres_revenue_2023", "seres_revenue_2024", "seres_revenue_2025_h1"),
     ),
 )
+# The same readings named for a phone's width.
+SHORT_READINGS = {
+    "H1 2025": "H1 2025",
+    "2022–2024|(36Kr's reading)": "2022–2024|(36Kr)",
+    "2022 to mid-2025|(NetEase and|Reportify reading)": "2022 to|mid-2025|(NetEase,|Reportify)",
+}
 REVENUE, FEES = "Seres revenue", "Paid to Huawei"
 
 
@@ -34,8 +40,13 @@ def _part(period: str) -> str:
     return period.replace("2025-H1", "H1 2025")
 
 
-def chart(data: dict[str, pd.DataFrame]) -> alt.LayerChart:
-    """Paired horizontal bars per reading: revenue (stacked by year) and fees paid to Huawei."""
+def chart(data: dict[str, pd.DataFrame], layout: str = "wide") -> alt.LayerChart:
+    """Paired horizontal bars per reading: revenue (stacked by year) and fees paid to Huawei.
+
+    layout "narrow" is the phone version: shorter reading names, end labels over three lines and
+    no year names inside the revenue bars (too thin to label there; the table has them).
+    """
+    narrow = layout == "narrow"
     fees = data["fees"].set_index("id")
     fin = data["seres_financials"].set_index("id")
     records = []
@@ -58,7 +69,9 @@ def chart(data: dict[str, pd.DataFrame]) -> alt.LayerChart:
                     "_start": start,
                     "_end": start + value,
                     "_end_label": f"¥{revenue_total:,.1f}bn revenue" if last else None,
-                    "_segment_label": _part(row["period"]) if len(revenue_ids) > 1 else None,
+                    "_segment_label": (
+                        _part(row["period"]) if len(revenue_ids) > 1 and not narrow else None
+                    ),
                 }
             )
             start += value
@@ -76,14 +89,19 @@ def chart(data: dict[str, pd.DataFrame]) -> alt.LayerChart:
                 "_start": 0.0,
                 "_end": fee["value"],
                 "_end_label": (
-                    f"¥{fee['value']:g}bn to Huawei: {fee['value'] / revenue_total * 100:.0f}% "
-                    "of revenue (our calculation)"
+                    f"¥{fee['value']:g}bn to Huawei"
+                    + ("|" if narrow else ": ")
+                    + f"{fee['value'] / revenue_total * 100:.0f}% of revenue"
+                    + ("|" if narrow else " ")
+                    + "(our calculation)"
                 ),
                 "_segment_label": None,
             }
         )
     plotted = pd.DataFrame(records)
-    order = [r[0] for r in READINGS]
+    if narrow:
+        plotted["reading"] = plotted["reading"].map(SHORT_READINGS)
+    order = [SHORT_READINGS[r[0]] if narrow else r[0] for r in READINGS]
     y = alt.Y(
         "reading:N",
         title=None,
@@ -92,7 +110,7 @@ def chart(data: dict[str, pd.DataFrame]) -> alt.LayerChart:
         axis=alt.Axis(
             labelExpr="split(datum.label, '|')",
             # Room to spare: browsers' fonts run wider than the static renderer's metrics.
-            minExtent=130,
+            minExtent=70 if narrow else 130,
             domain=False,
             ticks=False,
             labelPadding=6,
@@ -117,7 +135,11 @@ def chart(data: dict[str, pd.DataFrame]) -> alt.LayerChart:
         .encode(
             x=alt.X(
                 "_start:Q",
-                title="Billion yuan (revenue: company reports; fees: as reported by media)",
+                title=(
+                    "Billion yuan (fees as media report them)"
+                    if narrow
+                    else "Billion yuan (revenue: company reports; fees: as reported by media)"
+                ),
                 scale=alt.Scale(domain=[0, 320]),
             ),
             x2="_drawn_end:Q",
@@ -136,7 +158,7 @@ def chart(data: dict[str, pd.DataFrame]) -> alt.LayerChart:
     ends = (
         alt.Chart()
         .transform_filter("isValid(datum._end_label)")
-        .mark_text(align="left", dx=4, fontSize=11)
+        .mark_text(align="left", dx=4, fontSize=11, lineBreak="|")
         .encode(x="_end:Q", y=y, yOffset=y_offset, text="_end_label:N", tooltip=tooltip)
     )
     # Name each year in a revenue bar just above it, left-aligned at its start.

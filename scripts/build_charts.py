@@ -483,8 +483,13 @@ def minify_svg(svg: str, prefix: str) -> str:
             common = max(sorted(set(values)), key=values.count)
             s = s.replace(f' {attr}="{common}"', "")
             s = s.replace("<svg ", f'<svg {attr}="{common}" ', 1)
-    # Unrotated text placed by x/y rather than a transform: shorter, the same drawing.
-    s = re.sub(r'(<text [^>]*?)transform="translate\(([-\d.]+),([-\d.]+)\)"', r'\1x="\2" y="\3"', s)
+    # Unrotated text placed by x/y rather than a transform: shorter, the same drawing. Not for
+    # multi-line text, whose lines restart at x="0" of the transformed origin.
+    s = re.sub(
+        r'(<text [^>]*?)transform="translate\(([-\d.]+),([-\d.]+)\)"(?![^>]*>\s*<tspan)',
+        r'\1x="\2" y="\3"',
+        s,
+    )
     s = re.sub(
         r'( (?:d|transform|x|y|x1|x2|y1|y2|width|height|r|cx|cy|dx|dy|points)=")([^"]*)"',
         lambda m: m.group(1) + re.sub(r"\d+\.\d{3,}", _round, m.group(2)) + '"',
