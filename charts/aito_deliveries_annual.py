@@ -12,6 +12,8 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
+from charts._theme import faded
+
 TABLES = ("deliveries",)
 
 # One figure per year. Where sources disagree, the company's own exact count wins over rounded
@@ -88,7 +90,7 @@ def chart(data: dict[str, pd.DataFrame]) -> alt.Chart:
             ),
             y2=alt.datum(0),
             # Fade the year that rests on one secondary source.
-            opacity=alt.condition("datum.confidence === 'low'", alt.value(0.45), alt.value(1)),
+            opacity=faded(),
         )
         .transform_filter(is_bar)
     )
@@ -100,15 +102,14 @@ def chart(data: dict[str, pd.DataFrame]) -> alt.Chart:
     )
     # Milestones are production counts, so they are lines with words, never bar heights.
     # Milestones from a single secondary source are faded like the 2023 bar.
-    faded = alt.condition("datum.confidence === 'low'", alt.value(0.45), alt.value(1))
     milestone_rules = (
         base.mark_rule(strokeDash=[4, 3], strokeWidth=1.5)
-        .encode(opacity=faded)
+        .encode(opacity=faded())
         .transform_filter(~is_bar)
     )
     milestone_labels = (
         base.mark_text(align="right", dx=-4, baseline="top", fontSize=11)
-        .encode(y=alt.value(2), text="label:N", opacity=faded)
+        .encode(y=alt.value(2), text="label:N", opacity=faded(text=True))
         .transform_filter(~is_bar)
     )
     return alt.layer(

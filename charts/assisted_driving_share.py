@@ -13,6 +13,8 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
+from charts._theme import faded
+
 TABLES = ("industry",)
 START, END = "2021-01-01", "2026-01-01"
 # Row id: who reported it (our words, from the row's source and note), the population, and
@@ -86,8 +88,7 @@ def chart(data: dict[str, pd.DataFrame]) -> alt.Chart:
     shape = alt.Shape(
         "population:N", scale=alt.Scale(domain=GROUPS, range=["circle", "square"]), legend=None
     )
-    # Fade marks resting on a low-confidence source, so doubt is visible at a glance.
-    opacity = alt.condition("datum.confidence === 'low'", alt.value(0.5), alt.value(1))
+    opacity, text_opacity = faded(), faded(text=True)
     tip = [
         alt.Tooltip("population:N", title="Cars counted"),
         alt.Tooltip("reported_by:N", title="Reported by"),
@@ -119,17 +120,18 @@ def chart(data: dict[str, pd.DataFrame]) -> alt.Chart:
     above = (
         labelled.transform_filter("!datum._below")
         .mark_text(baseline="bottom", dy=-10, fontSize=11)
-        .encode(x=x, y=y, text=label_text, opacity=opacity, tooltip=tip)
+        .encode(x=x, y=y, text=label_text, opacity=text_opacity, tooltip=tip)
     )
     below = (
         labelled.transform_filter("datum._below")
         .mark_text(baseline="top", dy=10, fontSize=11)
-        .encode(x=x, y=y, text=label_text, opacity=opacity, tooltip=tip)
+        .encode(x=x, y=y, text=label_text, opacity=text_opacity, tooltip=tip)
     )
     group_names = (
         base.transform_filter("datum._name_group")
         .mark_text(align="right", dx=-6, fontSize=11, fontWeight="bold")
-        .encode(x=alt.X("_start:T", scale=scale), y=y, text="population:N", color=colour)
+        # In the text colour: the light theme's second series colour is too pale for words.
+        .encode(x=alt.X("_start:T", scale=scale), y=y, text="population:N")
         .encode(tooltip=tip)
     )
     return alt.layer(spans, *dots, above, below, group_names).properties(height=300)

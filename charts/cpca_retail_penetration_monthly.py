@@ -12,6 +12,8 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
+from charts._theme import faded
+
 TABLES = ("nev_market_monthly", "nev_market_annual", "events")
 START, END = "2024-01-01", "2026-02-28"
 # Our words beside the dots that mark a turn in the story, by row id.
@@ -133,7 +135,7 @@ def chart(data: dict[str, pd.DataFrame]) -> alt.Chart:
         return alt.YDatum(value, type="quantitative", scale=y_scale)
 
     # Fade marks resting on a low-confidence source, so doubt is visible at a glance.
-    opacity = alt.condition("datum.confidence === 'low'", alt.value(0.5), alt.value(1))
+    opacity, text_opacity = faded(), faded(text=True)
     tip = [
         alt.Tooltip("series:N", title="Series"),
         alt.Tooltip("period:N", title="Month, year or date"),
@@ -182,7 +184,7 @@ def chart(data: dict[str, pd.DataFrame]) -> alt.Chart:
         x=x,
         y=y,
         text=alt.Text("_year_label:N"),
-        opacity=opacity,
+        opacity=text_opacity,
         tooltip=tip,
     )
     year_labels = year_labels.transform_calculate(
@@ -192,23 +194,23 @@ def chart(data: dict[str, pd.DataFrame]) -> alt.Chart:
     months = only("Monthly share")
     dots = months.mark_point(filled=True, size=80).encode(x=x, y=y, opacity=opacity, tooltip=tip)
     dot_values = months.mark_text(dy=-12, fontSize=11, fontWeight="bold").encode(
-        x=x, y=y, text=alt.Text("value:Q", format=".1f"), opacity=opacity, tooltip=tip
+        x=x, y=y, text=alt.Text("value:Q", format=".1f"), opacity=text_opacity, tooltip=tip
     )
     # Callouts sit above their dot, except at the right edge where there is room only to the left.
     dot_callouts = (
         months.transform_filter("datum._callout && datum.period < '2025'")
         .mark_text(baseline="bottom", dy=-26, fontSize=11)
-        .encode(x=x, y=y, text="_callout:N", opacity=opacity, tooltip=tip)
+        .encode(x=x, y=y, text="_callout:N", opacity=text_opacity, tooltip=tip)
     )
     edge_callouts = (
         months.transform_filter("datum._callout && datum.period >= '2025'")
         .mark_text(align="right", dx=-10, fontSize=11)
-        .encode(x=x, y=y, text="_callout:N", opacity=opacity, tooltip=tip)
+        .encode(x=x, y=y, text="_callout:N", opacity=text_opacity, tooltip=tip)
     )
     gap_note = (
         only("Note")
         .mark_text(align="center", baseline="top", fontSize=10, fontStyle="italic", lineBreak="\n")
-        .encode(x=x, y=y_at(44), text="_callout:N", opacity=opacity, tooltip=tip)
+        .encode(x=x, y=y_at(44), text="_callout:N", opacity=text_opacity, tooltip=tip)
     )
 
     return alt.layer(

@@ -14,6 +14,7 @@ import altair as alt
 import pandas as pd
 
 from charts._annual import BAR_END, BAR_START, PANEL_WIDTH, caam_sales, mid_year, time_x
+from charts._theme import faded
 
 TABLES = ("nev_market_annual", "events")
 FIRST, LAST = 2014, 2025
@@ -109,7 +110,7 @@ def chart(data: dict[str, pd.DataFrame]) -> alt.Chart:
         legend=None,
     )
     # Fade marks resting on a low-confidence source, so doubt is visible at a glance.
-    opacity = alt.condition("datum.confidence === 'low'", alt.value(0.5), alt.value(1))
+    opacity, text_opacity = faded(), faded(text=True)
     is_milestone = alt.datum.series == "Policy milestone"
     milestone_tip = [
         alt.Tooltip("period:N", title="Date or year"),
@@ -129,7 +130,8 @@ def chart(data: dict[str, pd.DataFrame]) -> alt.Chart:
             x=time_x("_x", FIRST, LAST, labels=False, ticks=False, domain=False),
             y=alt.Y("_lane:O", axis=None),
             text="_short:N",
-            color=kind,
+            # The words in the text colour (two of the rule colours are too pale for text on
+            # white); the leader line below each label carries its colour and dash.
             tooltip=milestone_tip,
         )
         .properties(width=PANEL_WIDTH, height=STRIP_HEIGHT)
@@ -191,7 +193,7 @@ def chart(data: dict[str, pd.DataFrame]) -> alt.Chart:
         x=x,
         y=share_y,
         text=alt.Text("_label:N"),
-        opacity=opacity,
+        opacity=text_opacity,
         tooltip=share_tip,
     )
     share_panel = alt.layer(rules, dots, dot_labels).properties(width=PANEL_WIDTH, height=130)

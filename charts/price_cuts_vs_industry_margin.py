@@ -12,6 +12,7 @@ import altair as alt
 import pandas as pd
 
 from charts._annual import PANEL_WIDTH, mid_year, time_x
+from charts._theme import faded
 
 TABLES = ("price_war", "events")
 FIRST, LAST = 2022, 2025
@@ -104,7 +105,7 @@ def chart(data: dict[str, pd.DataFrame]) -> alt.Chart:
     x_top = time_x("_x", FIRST, LAST, labels=False, ticks=False)
     x_bottom = time_x("_x", FIRST, LAST)
     # Fade marks resting on a low-confidence source, so doubt is visible at a glance.
-    opacity = alt.condition("datum.confidence === 'low'", alt.value(0.5), alt.value(1))
+    opacity, text_opacity = faded(), faded(text=True)
     tip = [
         alt.Tooltip("series:N", title="Series"),
         alt.Tooltip("period:N", title="Period or date"),
@@ -126,7 +127,7 @@ def chart(data: dict[str, pd.DataFrame]) -> alt.Chart:
     )
     bar_labels = (
         cuts.mark_text(baseline="bottom", dy=-3, fontSize=11)
-        .encode(x="_mid:T", y=cuts_y, text="_label:N", opacity=opacity, tooltip=tip)
+        .encode(x="_mid:T", y=cuts_y, text="_label:N", opacity=text_opacity, tooltip=tip)
         .transform_calculate(_mid="(toDate(datum._x) + toDate(datum._x2)) / 2")
     )
     markers = only("Price-war marker")
@@ -160,7 +161,7 @@ def chart(data: dict[str, pd.DataFrame]) -> alt.Chart:
         x=x_bottom, y=margin_y, opacity=opacity, tooltip=tip
     )
     line_labels = years.mark_text(dy=-12, fontSize=11).encode(
-        x=x_bottom, y=margin_y, text="_label:N", opacity=opacity, tooltip=tip
+        x=x_bottom, y=margin_y, text="_label:N", opacity=text_opacity, tooltip=tip
     )
     # One month is not a year: a hollow mark of its own, with no line joining it to the years.
     month = only("Profit margin, one month")
@@ -168,7 +169,7 @@ def chart(data: dict[str, pd.DataFrame]) -> alt.Chart:
         x=x_bottom, y=margin_y, opacity=opacity, tooltip=tip
     )
     month_label = month.mark_text(align="right", dx=-10, fontSize=11).encode(
-        x=x_bottom, y=margin_y, text="_label:N", opacity=opacity, tooltip=tip
+        x=x_bottom, y=margin_y, text="_label:N", opacity=text_opacity, tooltip=tip
     )
     margin_panel = alt.layer(line, dots, line_labels, month_dot, month_label).properties(
         width=PANEL_WIDTH, height=MARGIN_HEIGHT

@@ -14,6 +14,7 @@ import altair as alt
 import pandas as pd
 
 from charts._annual import BAR_END, BAR_START, PANEL_WIDTH, caam_sales, mid_year, time_x
+from charts._theme import faded
 
 TABLES = ("subsidies", "nev_market_annual", "events")
 FIRST, LAST = 2014, 2025
@@ -137,7 +138,7 @@ def chart(data: dict[str, pd.DataFrame]) -> alt.Chart:
     x_bottom = time_x("_x", FIRST, LAST)
     colour = alt.Color("series:N", scale=alt.Scale(domain=SERIES), legend=None)
     # Fade marks resting on a low-confidence source, so doubt is visible at a glance.
-    opacity = alt.condition("datum.confidence === 'low'", alt.value(0.5), alt.value(1))
+    opacity = faded()
     tip = [
         alt.Tooltip("series:N", title="Series"),
         alt.Tooltip("period:N", title="Year or date"),
@@ -179,14 +180,15 @@ def chart(data: dict[str, pd.DataFrame]) -> alt.Chart:
     mid_labels = (
         only(SERIES[1])
         .mark_text(align="left", dx=9, fontSize=11)
-        .encode(x=x_top, y=subsidy_y, text="_label:N", color=colour, tooltip=tip)
+        # Words in the text colour: the diamonds' orange is too pale for text on white.
+        .encode(x=x_top, y=subsidy_y, text="_label:N", tooltip=tip)
         .transform_filter("year(datum._x) > 2018")
     )
     # Name the diamond series once, above its first labelled point, instead of a legend.
     mid_name = (
         only(SERIES[1])
         .mark_text(align="left", baseline="bottom", dx=-6, dy=-10, fontSize=11)
-        .encode(x=x_top, y=subsidy_y, text=alt.value("300–400 km tier"), color=colour)
+        .encode(x=x_top, y=subsidy_y, text=alt.value("300–400 km tier"))
         .transform_filter("year(datum._x) == 2020")
     )
     # The 2020-22 cuts are percentages, not yuan: written as text near the floor, not drawn.

@@ -20,23 +20,6 @@ from scripts.load_data import load_package
 ROOT = Path(__file__).resolve().parent.parent
 CHARTS = build_charts.chart_names(ROOT / "charts")
 
-# Chart modules whose own text fails 4.5:1 against the page (not something the theme sets):
-# labels faded to mark low confidence, and direct labels in a palette colour that is fine for a
-# line but too light for text. Reported to the content engineers; remove an entry once fixed
-# (the test is strict: a fixed chart makes it fail until its entry goes).
-TEXT_CONTRAST_KNOWN = {
-    ("aito_deliveries_annual", "light"): "milestone labels faded to 45% for low confidence",
-    ("aito_deliveries_annual", "dark"): "milestone labels faded to 45% for low confidence",
-    ("assisted_driving_share", "light"): "labels faded to 50%; 'NEVs only' in #D55E00",
-    ("assisted_driving_share", "dark"): "labels faded to 50% for low confidence",
-    ("cpca_retail_penetration_monthly", "light"): "labels faded to 50% for low confidence",
-    ("cpca_retail_penetration_monthly", "dark"): "labels faded to 50% for low confidence",
-    ("nev_sales_caam", "light"): "a faded label; milestone labels in #D55E00 and #009E73",
-    ("nev_sales_caam", "dark"): "one label faded to 50% for low confidence",
-    ("price_cuts_vs_industry_margin", "light"): "labels faded to 50% for low confidence",
-    ("price_cuts_vs_industry_margin", "dark"): "labels faded to 50% for low confidence",
-    ("subsidy_bev_top_tier_vs_sales", "light"): "subsidy labels in #D55E00 (3.9:1)",
-}
 # Text drawn on a mark rather than on the page background (checked by hand: black on each of
 # the verdict colours is at least 4.7:1).
 TEXT_ON_MARKS = {"claims_verdicts"}
@@ -175,7 +158,8 @@ def test_chart_text_reaches_4_5_to_1(generated, name, theme):
     bg = _theme.THEMES[theme]["background"]
     svg = (generated / "charts" / name / f"{theme}.svg").read_text()
     low = []
-    for attrs, text in re.findall(r"<text([^>]*)>([^<]*)</text>", svg):
+    for attrs, inner in re.findall(r"<text([^>]*)>(.*?)</text>", svg):
+        text = re.sub(r"<[^>]+>", " ", inner)  # multi-line labels keep their lines in tspans
         a = dict(re.findall(r' ([a-z-]+)="([^"]*)"', attrs))
         fill = NAMED.get(a.get("fill", "#000000"), a.get("fill", "#000000"))
         if not re.fullmatch(r"#[0-9a-fA-F]{3}|#[0-9a-fA-F]{6}", fill):
@@ -185,10 +169,6 @@ def test_chart_text_reaches_4_5_to_1(generated, name, theme):
         ratio = _contrast(_blend(full, alpha, bg), bg)
         if ratio < 4.5:
             low.append(f"{text[:30]!r} {fill}@{alpha:g}: {ratio:.2f}")
-    known = TEXT_CONTRAST_KNOWN.get((name, theme))
-    if known and low:
-        pytest.xfail(f"{known}: {low[:3]}")
-    assert not known, "fixed: remove it from TEXT_CONTRAST_KNOWN"
     assert not low, low
 
 
