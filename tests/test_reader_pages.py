@@ -86,6 +86,35 @@ def test_no_horizontal_scrolling_at_320px(browser, server, path):
 
 
 @pytest.mark.parametrize("path", PAGES)
+def test_a_table_wider_than_a_phone_scrolls_from_the_keyboard(browser, server, path):
+    context, w = open_page(browser, server, path, 320)
+    try:
+        page = w.page
+        page.wait_for_load_state("load")
+        page.wait_for_timeout(100)  # tables.js looks one frame after Material wraps tables
+        boxes = page.locator(".md-typeset__scrollwrap, .jupyter-wrapper .jp-RenderedHTML")
+        wide = [
+            i
+            for i in range(boxes.count())
+            if boxes.nth(i).evaluate(
+                "b => b.checkVisibility() && !!b.querySelector('table')"
+                " && b.scrollWidth > b.clientWidth + 1"
+            )
+        ]
+        if not wide:
+            pytest.skip("no table here is wider than 320 px")
+        names = [boxes.nth(i).get_attribute("aria-label") for i in wide]
+        assert all(names) and len(set(names)) == len(names), names
+        box = boxes.nth(wide[0])
+        box.focus()
+        assert box.evaluate("b => b === document.activeElement")
+        page.keyboard.press("ArrowRight")
+        page.wait_for_function("b => b.scrollLeft > 0", arg=box.element_handle())
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("path", PAGES)
 def test_every_chart_is_drawn_without_javascript(browser, server, built_site, path):
     expected = _html_path(built_site, path).read_text().count('<figure class="chart"')
     for width in (375, 1280):
