@@ -26,6 +26,7 @@ import importlib.util
 import io
 import json
 import logging
+import os
 import re
 import shutil
 import sys
@@ -132,8 +133,13 @@ ORCHESTRATION = frozenset(
         "input_key",
         "figures",
         "vega_runtime",
+        "_runtime_path",
         "build",
-        "_build_chart",
+        "_cache_entry",
+        "_render",
+        "_render_in_worker",
+        "_store",
+        "_render_all",
         "_locate",
         "_declared_tables",
         "sync",
@@ -364,14 +370,22 @@ def _render_static(
         spec["$schema"] = alt.SCHEMA_URL
         return spec
 
+    compiled: dict[int, dict] = {}
+
+    def to_vega(spec: dict) -> dict:
+        # Each layout and theme is compiled once: its static image and its live view share it.
+        if id(spec) not in compiled:
+            compiled[id(spec)] = vlc.vegalite_to_vega(spec)
+        return compiled[id(spec)]
+
     def svg(spec: dict) -> str:
         try:
-            return vlc.vegalite_to_svg(spec)
+            return vlc.vega_to_svg(to_vega(spec))
         except Exception as err:
             raise BuildError(_rel(module_path), f"rendering failed: {err}".split("\n")[0]) from None
 
-    def live(spec: dict, vega: dict | None = None) -> bytes:
-        vega = copy.deepcopy(vega) if vega else vlc.vegalite_to_vega(spec)
+    def live(spec: dict) -> bytes:
+        vega = copy.deepcopy(to_vega(spec))
         for signal in vega.get("signals", []):
             signal.pop("bind", None)  # the page draws its own labelled controls
         return dumps(vega).encode()
@@ -387,8 +401,8 @@ def _render_static(
     png = _pool().submit(_png, files["chart.svg"], module_path)
     dark_svg = svg(dark)
     files["dark.svg"] = dark_svg.encode()
-    vega_light = vlc.vegalite_to_vega(light)
-    files["light.vg.json"], files["dark.vg.json"] = live(light, vega_light), live(dark)
+    vega_light = to_vega(light)
+    files["light.vg.json"], files["dark.vg.json"] = live(light), live(dark)
     inline, mapping, classes = _themed_svg(light_svg, dark_svg, f"{name}-w")
     files["inline.svg"] = inline.encode()
     width, height = _svg_size(files["light.svg"])
@@ -681,7 +695,7 @@ def site_card_svg(title: str, description: str) -> str:
     )
 
 
-def _png(svg: bytes, module_path: Path, scale: float = 2) -> bytes:
+def _png(svg: bytes, module_path: Path, scale: float = 1) -> bytes:
     import vl_convert as vlc
 
     try:
@@ -843,11 +857,20 @@ def figures(pkg: DataPackage) -> dict:
     return {"figures": out, "sources": pkg.sources, "units": pkg.units}
 
 
+def _runtime_path(cache: Path) -> Path:
+    """The runtime depends on the installed vl-convert alone, so it is kept beside it, in the
+    virtual environment (written once per install, as pip writes bytecode); else in .cache."""
+    name = f"vega-{_versions().replace(' ', '_')}.js"
+    if sys.prefix != sys.base_prefix and os.access(sys.prefix, os.W_OK):
+        return Path(sys.prefix) / "share" / "seres-explainer" / name
+    return cache / name
+
+
 def vega_runtime(cache: Path) -> bytes:
     """Return the self-hosted Vega runtime (from vl-convert, so no Node and no CDN)."""
     import vl_convert as vlc
 
-    path = cache / f"vega-{_versions().replace(' ', '_')}.js"
+    path = _runtime_path(cache)
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         # vl-convert 1.9.0 exposes a null `vega` in every bundle; vegaEmbed works (mode "vega").
@@ -872,11 +895,25 @@ def build(
     charts_dir = root / "charts"
     names = only or chart_names(charts_dir)
     staged: dict[str, bytes] = {}
-    rendered: list[str] = []
+    notebooks_job = None
+    if only is None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        # The notebook reads data and code, never what the charts write, and its kernel is a
+        # process of its own: it runs on the other core while the charts render here.
+        runner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="notebooks")
+        notebooks_job = runner.submit(build_notebooks.build, root, background)
+        runner.shutdown(wait=False)
+    hits = {name: _cache_entry(name, charts_dir, cache, pkg, root) for name in names}
+    rendered = [name for name in names if not hits[name].is_dir()]
+    made = _render_all(rendered, charts_dir, pkg, root)
     for name in names:
-        files, fresh = _build_chart(name, charts_dir, cache, pkg, root)
-        if fresh:
-            rendered.append(name)
+        if name in made:
+            _store(hits[name], made[name])
+            files = made[name]
+        else:
+            hits[name].touch()  # recently used: kept longest
+            files = {p.name: p.read_bytes() for p in hits[name].iterdir()}
         for fname, data in files.items():
             staged[f"charts/{name}/{fname}"] = data
     staged["figures.json"] = dumps(figures(pkg)).encode()
@@ -888,12 +925,9 @@ def build(
     staged["data/datapackage.json"] = (root / "data" / "datapackage.json").read_bytes()
     staged["vega.js"] = vega_runtime(root / ".cache")
     staged.update(site_assets(staged, root))
-    changed, notebooks, ran = 0, {}, []
-    if only is None:
-        changed = sync(staged, out, prune=False)  # first: a notebook may read what charts wrote
-        notebooks, ran = build_notebooks.build(root, background)
+    notebooks, ran = notebooks_job.result() if notebooks_job else ({}, [])
     staged.update(notebooks)
-    changed += sync(staged, out, prune=only is None)
+    changed = sync(staged, out, prune=only is None)
     seconds = time.perf_counter() - started
     stats = {
         "validated": pkg.validated,
@@ -913,23 +947,32 @@ def build(
     return stats
 
 
-def _build_chart(
-    name: str, charts_dir: Path, cache: Path, pkg: DataPackage, root: Path
-) -> tuple[dict[str, bytes], bool]:
-    """Return one chart's files, from the cache when its inputs are unchanged; and if rendered."""
+def _cache_entry(name: str, charts_dir: Path, cache: Path, pkg: DataPackage, root: Path) -> Path:
+    """Where one chart's files are cached: a folder named by the hash of exactly its inputs."""
     module_path = charts_dir / f"{name}.py"
     src = module_path.read_bytes()
     tables = _declared_tables(src, module_path)
-    key = input_key(name, src, tables, pkg, root)
-    hit = cache / name / key
-    if hit.is_dir():
-        hit.touch()  # recently used: kept longest
-        return {p.name: p.read_bytes() for p in hit.iterdir()}, False
+    return cache / name / input_key(name, src, tables, pkg, root)
+
+
+def _render(name: str, charts_dir: Path, pkg: DataPackage) -> dict[str, bytes]:
+    """Import a chart module afresh and render it; errors point at the module's own line."""
+    module_path = charts_dir / f"{name}.py"
     try:
         module = _fresh_import(charts_dir, name)
-        files = render_chart(name, module, pkg, module_path)
+        return render_chart(name, module, pkg, module_path)
     except BuildError as err:
-        raise _locate(err, src) from None
+        raise _locate(err, module_path.read_bytes()) from None
+
+
+def _render_in_worker(root: str, name: str) -> dict[str, bytes]:
+    """_render in a second process (the data were validated, and cached, by the first)."""
+    pkg = load_package(Path(root) / "data", cache=Path(root) / ".cache" / "validated")
+    return _render(name, Path(root) / "charts", pkg)
+
+
+def _store(hit: Path, files: dict[str, bytes]) -> None:
+    """Cache one chart's files at hit, keeping the KEEP most recent versions of the chart."""
     hit.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=hit.parent))
     for fname, data in files.items():
@@ -940,7 +983,46 @@ def _build_chart(
     )
     for stale in entries[:-KEEP]:
         shutil.rmtree(stale, ignore_errors=True)
-    return files, True
+
+
+# From this many charts to render, a second process renders some of them: vl-convert draws one
+# chart at a time per process, and a machine with two cores would leave one idle.
+PARALLEL_FROM = 4
+
+
+def _render_all(names: list[str], charts_dir: Path, pkg: DataPackage, root: Path) -> dict:
+    """Render the named charts (name -> files), in this process and, for many, a second one.
+
+    The second process first writes the Vega runtime if it is missing (two seconds of
+    vl-convert), then takes charts from the end of the list while this one works from the
+    front; a chart it has not started is taken back, so neither waits on the other's queue."""
+    if len(names) < PARALLEL_FROM:
+        return {name: _render(name, charts_dir, pkg) for name in names}
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    out: dict[str, dict[str, bytes]] = {}
+    pool = ProcessPoolExecutor(
+        max_workers=1,
+        mp_context=multiprocessing.get_context("spawn"),  # vl-convert's threads do not fork
+        initializer=sys.path.insert,
+        initargs=(0, str(root)),
+    )
+    try:
+        cache = root / ".cache"
+        runtime = None if _runtime_path(cache).exists() else pool.submit(vega_runtime, cache)
+        elsewhere = {n: pool.submit(_render_in_worker, str(root), n) for n in reversed(names)}
+        for name in names:
+            if elsewhere[name].cancel():
+                out[name] = _render(name, charts_dir, pkg)
+        for name in names:
+            if name not in out:
+                out[name] = elsewhere[name].result()
+        if runtime:
+            runtime.result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    return {name: out[name] for name in names}
 
 
 def _locate(err: BuildError, src: bytes) -> BuildError:

@@ -31,6 +31,10 @@ class BuildError(_Base):
         self.problem, self.expected = problem, expected
         super().__init__(str(self))
 
+    def __reduce__(self):  # travels intact from a worker process of the chart build
+        keywords = {k: getattr(self, k) for k in ("line", "field", "expected", "cell")}
+        return _rebuild, (self.file, self.problem, keywords)
+
     def __str__(self) -> str:
         if self.cell:
             where = f"{self.file}: cell {self.cell}" + (f", line {self.line}" if self.line else "")
@@ -38,3 +42,7 @@ class BuildError(_Base):
             where = self.file + (f":{self.line}" if self.line else "")
         text = f"{where}: " + (f"field '{self.field}': " if self.field else "") + self.problem
         return text + (f"; expected {self.expected}" if self.expected else "")
+
+
+def _rebuild(file: str, problem: str, keywords: dict) -> BuildError:
+    return BuildError(file, problem, **keywords)
