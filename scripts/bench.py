@@ -11,12 +11,14 @@ Prints, as medians of several runs, in one table per topic:
             self-hosted bundle), in the same run, with the ratio; under a phone-like profile
             (4x CPU slowdown, 150 ms round trip, 1.6 Mbit/s)
   lighthouse  Lighthouse 12 (mobile) on every page: median of 3 runs per category
+  serve     the live preview: under `mkdocs serve`, seconds from saving a page, a CSV or a chart
+            module to the open browser showing it, and builds per edit (scripts/serve_latency)
 
 The site is served by a small static server written here that compresses (gzip) and sends
 cache headers, as any real host would, so Lighthouse's compression and caching audits count.
 Nothing here is a test and nothing here is timed in the test suite.
 
-Run: python -m scripts.bench [--runs N] [--lighthouse-runs N] [--skip build,lighthouse,...]
+Run: python -m scripts.bench [--runs N] [--lighthouse-runs N] [--skip build,lighthouse,serve]
 """
 
 from __future__ import annotations
@@ -627,13 +629,41 @@ def bench_lighthouse(site: Site, folder: Path, runs: int) -> tuple[str, dict]:
     return text, results
 
 
+# --- Live preview ---------------------------------------------------------------------------
+def bench_serve(runs: int) -> tuple[str, dict]:
+    from scripts import serve_latency
+
+    log(f"serve: {len(serve_latency.EDITS)} kinds of edit x {runs} under mkdocs serve ...")
+    results = serve_latency.measure(ROOT, runs=runs)
+    rows = [
+        [
+            f"edit a {edit.name} (watching /{edit.page})",
+            f"{results[edit.name]['median_seconds']:.2f}",
+            "2",
+            " ".join(f"{t:.2f}" for t in results[edit.name]["seconds"]),
+            " ".join(str(b) for b in results[edit.name]["builds_per_edit"]),
+        ]
+        for edit in serve_latency.EDITS
+    ]
+    note = f"server start to first page: {results['startup_seconds']:.1f} s"
+    if results["errors"]:
+        note += "; errors: " + " | ".join(results["errors"])
+    text = table(
+        f"Live preview (seconds from save to the browser showing it, median of {runs})",
+        ["edit", "median", "target", "runs", "builds per edit"],
+        rows,
+        note,
+    )
+    return text, results
+
+
 # --- Main -----------------------------------------------------------------------------------
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=3, help="runs per measure (default 3)")
     parser.add_argument("--lighthouse-runs", type=int, default=3)
     parser.add_argument(
-        "--skip", default="", help="comma list of parts to skip: build,pages,lighthouse"
+        "--skip", default="", help="comma list of parts to skip: build,pages,lighthouse,serve"
     )
     parser.add_argument("--json", type=Path, help="also write every figure to this file")
     parser.add_argument("--only", default="", help="comma list of page paths (default: all)")
@@ -673,6 +703,10 @@ def main(argv: list[str] | None = None) -> int:
                 text, figures["lighthouse"] = bench_lighthouse(site, served, args.lighthouse_runs)
                 out.append(text)
                 print(text, flush=True)
+    if "serve" not in skip:
+        text, figures["serve"] = bench_serve(args.runs)
+        out.append(text)
+        print(text, flush=True)
     total = time.perf_counter() - started
     print(f"\nbench took {total:.0f} s", flush=True)
     if args.json:

@@ -23,22 +23,25 @@
 
   let taken = new Set();
 
-  function update(box) {
-    if (!box.querySelector("table")) return;
-    if (box.scrollWidth > box.clientWidth + 1) {
-      box.tabIndex = 0;
-      box.setAttribute("role", "region");
-      if (!box.hasAttribute("aria-label")) box.setAttribute("aria-label", label(box, taken));
-    } else {
-      box.removeAttribute("tabindex");
-      box.removeAttribute("role");
-      box.removeAttribute("aria-label");
-    }
+  // All reads, then all writes: reading a box's size after another box's attributes changed
+  // would force a layout per table (seconds on a phone for the data page's eighty tables).
+  function update(boxes) {
+    const wide = boxes.map((box) => box.scrollWidth > box.clientWidth + 1);
+    boxes.forEach((box, i) => {
+      if (wide[i] === (box.getAttribute("role") === "region")) return;
+      if (wide[i]) {
+        box.tabIndex = 0;
+        box.setAttribute("role", "region");
+        if (!box.hasAttribute("aria-label")) box.setAttribute("aria-label", label(box, taken));
+      } else {
+        box.removeAttribute("tabindex");
+        box.removeAttribute("role");
+      }
+    });
   }
 
-  const resized = new ResizeObserver((entries) => {
-    for (const entry of entries) update(entry.target);
-  });
+  // Its first report covers every box observed: that is the first look, too.
+  const resized = new ResizeObserver((entries) => update(entries.map((e) => e.target)));
 
   const start = () => {
     resized.disconnect();
@@ -46,8 +49,7 @@
     // Material wraps its tables in the same document$ tick; look once it has.
     requestAnimationFrame(() => {
       for (const box of document.querySelectorAll(BOXES)) {
-        update(box);
-        resized.observe(box);
+        if (box.querySelector("table")) resized.observe(box);
       }
     });
   };
