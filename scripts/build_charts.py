@@ -398,7 +398,9 @@ def _render_static(
     files["light.svg"] = light_svg.encode()
     # The download image goes to a second thread (resvg runs outside the GIL) while Vega draws on.
     files["chart.svg"] = card_svg(light_svg, *card).encode()
-    png = _pool().submit(_png, files["chart.svg"], module_path)
+    # Drawn at least 1200 px wide, the size social cards need for their large image.
+    scale = max(1.0, (CARD_WIDTH + 0.5) / _svg_size(files["chart.svg"])[0])
+    png = _pool().submit(_png, files["chart.svg"], module_path, scale)
     dark_svg = svg(dark)
     files["dark.svg"] = dark_svg.encode()
     vega_light = to_vega(light)
@@ -693,6 +695,9 @@ def site_card_svg(title: str, description: str) -> str:
         '<svg xmlns="http://www.w3.org/2000/svg" width="1200" height="630" '
         f'viewBox="0 0 1200 630" font-family="{font}">{"".join(parts)}</svg>'
     )
+
+
+CARD_WIDTH = 1200  # px, the width of a large social card's image
 
 
 def _png(svg: bytes, module_path: Path, scale: float = 1) -> bytes:
