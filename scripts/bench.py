@@ -574,7 +574,8 @@ def lighthouse_runs(urls: list[str], runs: int) -> dict[str, list[dict]]:
         raise SystemExit("no Lighthouse: run `npm ci` (make bench does)")
     proc = subprocess.run(
         ["node", str(ROOT / "scripts" / "lighthouse_runs.mjs"), str(runs), *urls],
-        env={**os.environ, "CHROME_PATH": CHROMIUM},
+        # The browser and its quiet flags from scripts/chromium.py, the one place they are kept.
+        env={**os.environ, "CHROME_PATH": CHROMIUM, "CHROMIUM_ARGS": json.dumps(CHROMIUM_ARGS)},
         capture_output=True,
         text=True,
         cwd=ROOT,

@@ -2,21 +2,15 @@
 // process with one Chromium: scripts/bench.py calls it (`make bench`), so starting Node and the
 // browser is paid once, not once per run. Prints one JSON object per run on stdout.
 //
-// usage: node scripts/lighthouse_runs.mjs RUNS URL [URL ...]   (CHROME_PATH names the browser)
+// usage: node scripts/lighthouse_runs.mjs RUNS URL [URL ...]
+// (CHROME_PATH names the browser, CHROMIUM_ARGS its flags as a JSON list)
 import lighthouse from "lighthouse";
 import * as chromeLauncher from "chrome-launcher";
 
 const [runs, ...urls] = process.argv.slice(2);
-const flags = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
+// Chromium's quiet flags come from scripts/chromium.py (bench.py passes them), so they are
+// kept in one place.
+const flags = JSON.parse(process.env.CHROMIUM_ARGS || "[]");
 const categories = ["performance", "accessibility", "best-practices", "seo"];
 const chrome = await chromeLauncher.launch({ chromeFlags: flags });
 try {
