@@ -396,7 +396,8 @@ def _render_static(
     files["spec.vl.json"] = dumps(light).encode()
     light_svg = svg(light)
     files["light.svg"] = light_svg.encode()
-    # The download image goes to a second thread (resvg runs outside the GIL) while Vega draws on.
+    # The download image is drawn in a second thread while Vega draws on (resvg holds the GIL
+    # for much of it, so the overlap is partial; the second process is what uses two cores).
     files["chart.svg"] = card_svg(light_svg, *card).encode()
     # Drawn at least 1200 px wide, the size social cards need for their large image.
     scale = max(1.0, (CARD_WIDTH + 0.5) / _svg_size(files["chart.svg"])[0])
