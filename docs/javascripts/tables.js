@@ -24,7 +24,7 @@
   let taken = new Set();
 
   // All reads, then all writes: reading a box's size after another box's attributes changed
-  // would force a layout per table (seconds on a phone for the data page's eighty tables).
+  // would force a fresh layout of the whole page once per table.
   function update(boxes) {
     const wide = boxes.map((box) => box.scrollWidth > box.clientWidth + 1);
     boxes.forEach((box, i) => {
