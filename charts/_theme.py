@@ -7,8 +7,6 @@ so a chart sits on the page without a visible box).
 
 from __future__ import annotations
 
-import altair as alt
-
 # The credit line under a downloaded or shared chart image.
 CREDIT = "Chart: Renting a premium brand, a Seres–Huawei EV explainer (CC BY 4.0)"
 
@@ -95,4 +93,8 @@ LOW_CONFIDENCE = "datum.confidence === 'low'"
 
 def faded(text: bool = False) -> dict:
     """Opacity for marks (or, with text=True, labels) of low-confidence rows."""
+    # Imported here: the build reads this module's colours even when it has nothing to draw,
+    # and importing Altair costs it a third of a second.
+    import altair as alt
+
     return alt.condition(LOW_CONFIDENCE, alt.value(0.7 if text else 0.5), alt.value(1))

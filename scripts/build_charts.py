@@ -63,7 +63,7 @@ def chart_names(charts_dir: Path) -> list[str]:
 
 def _fresh_import(charts_dir: Path, name: str):
     """Import charts/<name>.py anew, with fresh helpers, so edits show under `mkdocs serve`."""
-    for key in [k for k in sys.modules if k == "charts" or k.startswith("charts.")]:
+    for key in [k for k in list(sys.modules) if k == "charts" or k.startswith("charts.")]:
         del sys.modules[key]
     path = charts_dir / f"{name}.py"
     spec = importlib.util.spec_from_file_location(f"charts.{name}", path)
@@ -941,7 +941,7 @@ def build(
         "reused": len(names) - len(rendered),
         "charts_built": rendered,
         "notebooks_run": ran,
-        "notebooks_reused": len(notebooks) - len(ran),
+        "notebooks_reused": sum(n.endswith(".ipynb") for n in notebooks) - len(ran),
         "changed": changed,
         "seconds": round(seconds, 3),
     }

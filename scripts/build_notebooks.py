@@ -1,9 +1,11 @@
 """Build step: run every notebook in docs/, staging executed copies for docs/generated/notebooks/.
 
-MkDocs renders the executed copy (mkdocs-jupyter with execute: false; scripts/mkdocs_hooks.py
-points the page at it), so the page always shows what the current data and code produce, and
-mkdocs-jupyter's own cache, which keys on the notebook file alone, can never serve outputs of
-old data.
+The page shows the executed copy, so it always shows what the current data and code produce.
+The copy is turned into the page's HTML, table of contents and title here too, by mkdocs-jupyter's
+converter with the options its MkDocs plugin would use (render_page), and kept beside it as
+<name>.ipynb.page.json; scripts/mkdocs_hooks.py only hands that to MkDocs. So the site needs no
+MkDocs plugin for notebooks (another generator can read the same file), and a build whose
+notebooks are cached never imports nbconvert (1.6 s).
 
 A run is cached under .cache/notebooks/ with the list of exactly the project files it read and
 their hashes. Which files those are is not guessed from the code: the kernel records every file
@@ -32,6 +34,7 @@ from scripts.build_error import BuildError
 from scripts.notebook_trace import source_of
 
 LIBRARIES = ("altair", "pandas", "vl-convert-python", "ipykernel", "nbclient", "nbformat")
+RENDERERS = ("mkdocs-jupyter", "nbconvert", "pygments")  # what render_page's output depends on
 TIMEOUT = 120  # seconds per cell
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 KEEP = 3  # runs kept per notebook, so undoing an edit is instant too
@@ -175,6 +178,58 @@ def _cell_error(nb, rel: str, err) -> BuildError:
     return BuildError(rel, f"a cell failed: {str(err).strip().splitlines()[-1]}")
 
 
+def render_page(data: bytes, filename: str) -> bytes:
+    """An executed notebook as its page: {"content": HTML, "toc_tokens": [...], "title": ...},
+    converted as mkdocs-jupyter's plugin does with this site's options (execute: false,
+    include_source: true, everything else its default)."""
+    from mkdocs_jupyter import convert
+    from mkdocs_jupyter.plugin import _get_nb_toc_tokens
+
+    # Its progress notes ("Converting notebook ...") are not news for a contributor.
+    logging.getLogger("mkdocs.mkdocs-jupyter").setLevel(logging.WARNING)
+    logging.getLogger("traitlets").setLevel(logging.ERROR)
+    with tempfile.TemporaryDirectory(prefix="notebook-page-") as tmp:
+        path = Path(tmp) / filename  # the converter names things after the file: keep its name
+        path.write_bytes(data)
+        content = convert.nb2html(
+            str(path),
+            execute=False,
+            kernel_name="",
+            theme="",
+            allow_errors=True,
+            show_input=True,
+            no_input=False,
+            no_prompt=False,
+            remove_tag_config={},
+            highlight_extra_classes="",
+            include_requirejs=False,
+            custom_mathjax_url="",
+        )
+        toc_tokens, title = _get_nb_toc_tokens(str(path), 6)
+    page = {"content": content, "toc_tokens": toc_tokens, "title": title}
+    return (json.dumps(page, ensure_ascii=False, sort_keys=True) + "\n").encode()
+
+
+def cached_page(cache: Path, slug: str, data: bytes, filename: str) -> bytes:
+    """render_page, cached by the executed notebook's bytes and the converter's versions."""
+    key = fingerprint.sha(data, filename, fingerprint.versions(*RENDERERS))[:20]
+    # Beside the runs, not among them: store() prunes that folder, and `mkdocs serve` watches it
+    # for background results (a page written there would trigger a second rebuild).
+    pages = cache.parent / "notebook-pages"
+    path = pages / f"{slug}-{key}.json"
+    if path.is_file():
+        return path.read_bytes()
+    page = render_page(data, filename)
+    pages.mkdir(parents=True, exist_ok=True)
+    old = sorted(pages.glob(f"{slug}-*.json"), key=_mtime)
+    for stale in old[: max(0, len(old) - KEEP + 1)]:
+        stale.unlink(missing_ok=True)
+    tmp = pages / f".{path.name}.tmp"
+    tmp.write_bytes(page)
+    tmp.replace(path)
+    return page
+
+
 # --- the cache: one executed notebook and one manifest of what it read, per run -------------------
 
 
@@ -310,6 +365,7 @@ def build(root: Path, background: dict | None = None) -> tuple[dict[str, bytes],
             store(cache, slug, key, data, files)
             ran.append(rel)
         staged[f"notebooks/{rel_docs}"] = data
+        staged[f"notebooks/{rel_docs}.page.json"] = cached_page(cache, slug, data, path.name)
     return staged, ran
 
 

@@ -3,26 +3,32 @@
 - before every build (and every `mkdocs serve` rebuild): scripts/build_charts.py, which validates
   data/ and writes docs/generated/ (charts, figures, executed notebooks). Another site generator
   runs `python -m scripts.build_charts` first instead.
-- each notebook page renders its executed copy from docs/generated/notebooks/.
+- each notebook page is the page scripts/build_notebooks.py rendered from its executed copy
+  (docs/generated/notebooks/<name>.ipynb.page.json: HTML, table of contents, title); the
+  executed notebook is published beside the page, as mkdocs-jupyter's plugin did.
+- Material's search index reuses the entries of pages that did not change (scripts/search_cache.py).
 - each page gets its last-updated date from git (scripts/page_dates.py) in the place Material
   shows it (page.meta.revision_date).
+- compiled templates are kept in .cache/jinja/ (and in memory under serve).
 - under `mkdocs serve`: our modules are re-imported when a file in scripts/ changed (chart
   modules on every render), so edits show without a restart; docs/generated/ is not watched and
-  no bytecode is written, so our own writes never trigger a second build; compiled templates
-  are kept between rebuilds; the libraries charts need are imported while the server waits; a
-  notebook whose inputs changed re-runs in the background (its page says so meanwhile) and its
-  result triggers the one rebuild that shows it.
+  no bytecode is written, so our own writes never trigger a second build; the libraries charts
+  need are imported while the server waits; a notebook whose inputs changed re-runs in the
+  background (its page says so meanwhile) and its result triggers the one rebuild that shows it.
 """
 
 from __future__ import annotations
 
 import importlib
+import json
+import posixpath
 import sys
 import threading
 from pathlib import Path
 
-from jinja2 import BytecodeCache
-from mkdocs.plugins import event_priority
+from jinja2 import FileSystemBytecodeCache
+from mkdocs.structure.files import File, Files
+from mkdocs.structure.toc import get_toc
 
 _state = {"serving": False, "dates": None, "jobs": {"idle": threading.Event()}}
 _TEMPLATES: dict = {}  # compiled Jinja templates, kept across `mkdocs serve` rebuilds
@@ -50,18 +56,58 @@ def on_pre_build(config) -> None:
     _state["jobs"]["idle"].clear()  # background notebook runs wait for this build to finish
     build_charts = importlib.import_module("scripts.build_charts")
     build_charts.build(background=_state["jobs"] if _state["serving"] else None)
+    search = config.plugins.get("material/search")
+    if search is not None and hasattr(search, "search_index"):
+        search_cache = importlib.import_module("scripts.search_cache")
+        folder = Path(config.config_file_path).parent / ".cache" / "search"
+        _state["search"] = (
+            search_cache,
+            folder,
+            search_cache.remember(search.search_index, folder),
+        )
 
 
-@event_priority(-100)  # after mkdocs-jupyter wrapped the file: set it on the wrapper it reads
+class _NotebookFile(File):
+    """A notebook that is a page (MkDocs alone would copy it as a file)."""
+
+    def is_documentation_page(self) -> bool:
+        return True
+
+
 def on_files(files, config):
     docs = Path(config.docs_dir)
     generated = docs / "generated" / "notebooks"
-    for file in list(files):
+    out = []
+    for file in files:
         if file.src_uri.startswith("generated/notebooks/"):
-            files.remove(file)  # an executed copy, not a page of its own
-        elif file.src_uri.endswith(".ipynb") and (generated / file.src_uri).is_file():
-            file.abs_src_path = str(generated / file.src_uri)
-    return files
+            continue  # an executed copy, not a page of its own
+        if file.src_uri.endswith(".ipynb") and (generated / f"{file.src_uri}.page.json").is_file():
+            page = _NotebookFile(
+                file.src_uri, config.docs_dir, config.site_dir, config.use_directory_urls
+            )
+            page.abs_src_path = str(generated / file.src_uri)
+            beside = posixpath.join(
+                posixpath.dirname(page.dest_uri), posixpath.basename(file.src_uri)
+            )
+            out += [page, File.generated(config, beside, abs_src_path=page.abs_src_path)]
+        else:
+            out.append(file)
+    return Files(out)  # in the order MkDocs found them: the sitemap lists pages in it
+
+
+def on_pre_page(page, config, files):
+    if isinstance(page.file, _NotebookFile):
+        page.render = _render_notebook.__get__(page)
+    return page
+
+
+def _render_notebook(page, config, files) -> None:
+    """Page.render for a notebook: the HTML the build step rendered, not Markdown."""
+    rendered = json.loads(Path(f"{page.file.abs_src_path}.page.json").read_text(encoding="utf-8"))
+    page.content = rendered["content"]
+    page.toc = get_toc(rendered["toc_tokens"])
+    if rendered.get("title"):
+        page.title = rendered["title"]
 
 
 def on_page_markdown(markdown: str, page, config, files) -> str:
@@ -75,6 +121,9 @@ def on_page_markdown(markdown: str, page, config, files) -> str:
 
 
 def on_post_build(config) -> None:
+    if _state.get("search"):
+        search_cache, folder, used = _state.pop("search")
+        search_cache.prune(folder, used)
     _state["jobs"]["idle"].set()
 
 
@@ -83,7 +132,7 @@ def on_build_error(error) -> None:
 
 
 def on_env(env, config, files):
-    env.bytecode_cache = _MemoryBytecodeCache()
+    env.bytecode_cache = _BytecodeCache(Path(config.config_file_path).parent / ".cache" / "jinja")
     return env
 
 
@@ -113,14 +162,23 @@ def _warm_up() -> None:
     vl_convert.vegalite_to_png(spec)
 
 
-class _MemoryBytecodeCache(BytecodeCache):
-    """Compiled templates in memory, keyed by name and source checksum: a rebuild under
-    `mkdocs serve` compiles only templates that changed (saves about half a second)."""
+class _BytecodeCache(FileSystemBytecodeCache):
+    """Compiled templates, keyed by name and source checksum, in memory and in .cache/jinja/:
+    a build compiles only templates that changed (Material's cost about half a second each
+    build, and again on every `mkdocs serve` rebuild)."""
+
+    def __init__(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        super().__init__(str(folder))
 
     def load_bytecode(self, bucket) -> None:
         code = _TEMPLATES.get((bucket.key, bucket.checksum))
+        if code is None:
+            super().load_bytecode(bucket)
+            code = bucket.code
         if code is not None:
-            bucket.code = code
+            bucket.code = _TEMPLATES[(bucket.key, bucket.checksum)] = code
 
     def dump_bytecode(self, bucket) -> None:
         _TEMPLATES[(bucket.key, bucket.checksum)] = bucket.code
+        super().dump_bytecode(bucket)

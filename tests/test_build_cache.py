@@ -199,7 +199,7 @@ def test_a_stale_cache_is_never_served(cached, tmp_path):
 
 
 def test_the_notebook_page_shows_outputs_of_the_current_data(tmp_path):
-    """mkdocs-jupyter's own cache keys on the notebook file alone; ours on what it reads. After a
+    """A notebook run is cached by what it reads, not by the notebook file alone. After a
     data edit, the page equals the one a build from nothing makes, and differs from before."""
     from tests.conftest import run_build
 
