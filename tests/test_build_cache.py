@@ -296,3 +296,21 @@ def test_serve_shows_each_edit_in_the_open_browser_without_loops(browser):
     for edit in ("csv", "chart"):  # both feed the methodology notebook
         assert result[edit]["builds_per_edit"] == [1 + result[edit]["notebook_result_builds"][0]]
         assert result[edit]["notebook_result_builds"] == [1], result
+
+
+def test_the_search_index_after_a_page_edit_equals_a_clean_build(tmp_path):
+    """Search entries are reused for pages that did not change; the edited page's are new, and
+    the whole index is the one a build from nothing writes."""
+    from tests.conftest import run_build
+
+    root = copy_project(tmp_path / "project")
+    assert run_build(root).returncode == 0
+    page = root / "docs" / "glossary.md"
+    page.write_text(page.read_text(encoding="utf-8") + "\n\nA sentence only search knows.\n")
+    assert run_build(root).returncode == 0
+    incremental = (root / "site" / "search" / "search_index.json").read_bytes()
+    assert b"A sentence only search knows." in incremental
+    clean = tmp_path / "clean"
+    shutil.copytree(root, clean, ignore=shutil.ignore_patterns(".cache", "site", ".build"))
+    assert run_build(clean).returncode == 0
+    assert (clean / "site" / "search" / "search_index.json").read_bytes() == incremental
