@@ -31,6 +31,7 @@ import re
 import shutil
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -912,7 +913,8 @@ def build(
         runner.shutdown(wait=False)
     hits = {name: _cache_entry(name, charts_dir, cache, pkg, root) for name in names}
     rendered = [name for name in names if not hits[name].is_dir()]
-    made = _render_all(rendered, charts_dir, pkg, root)
+    worker = chart_worker(background, root) if background is not None and rendered else None
+    made = _render_all(rendered, charts_dir, pkg, root, worker)
     for name in names:
         if name in made:
             _store(hits[name], made[name])
@@ -992,28 +994,67 @@ def _store(hit: Path, files: dict[str, bytes]) -> None:
 
 
 # From this many charts to render, a second process renders some of them: vl-convert draws one
-# chart at a time per process, and a machine with two cores would leave one idle.
+# chart at a time per process, and a machine with two cores would leave one idle. Starting that
+# process costs about two seconds (imports, Vega's first load), so a one-off build needs a few
+# charts to gain; under `mkdocs serve` it is kept warm (chart_worker) and two are enough.
 PARALLEL_FROM = 4
+PARALLEL_FROM_WARM = 2
 
 
-def _render_all(names: list[str], charts_dir: Path, pkg: DataPackage, root: Path) -> dict:
-    """Render the named charts (name -> files), in this process and, for many, a second one.
-
-    The second process first writes the Vega runtime if it is missing (two seconds of
-    vl-convert), then takes charts from the end of the list while this one works from the
-    front; a chart it has not started is taken back, so neither waits on the other's queue."""
-    if len(names) < PARALLEL_FROM:
-        return {name: _render(name, charts_dir, pkg) for name in names}
+def _new_worker(root: Path):
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    out: dict[str, dict[str, bytes]] = {}
-    pool = ProcessPoolExecutor(
+    return ProcessPoolExecutor(
         max_workers=1,
         mp_context=multiprocessing.get_context("spawn"),  # vl-convert's threads do not fork
         initializer=sys.path.insert,
         initargs=(0, str(root)),
     )
+
+
+def warm() -> None:
+    """Pay a process's first-chart costs now: the imports, Vega's and the fonts' first load."""
+    import altair  # noqa: F401
+    import pandas  # noqa: F401
+    import vl_convert as vlc
+
+    spec = {"mark": "text", "encoding": {"text": {"value": "warm"}}, "data": {"values": [{}]}}
+    vlc.svg_to_png(vlc.vega_to_svg(vlc.vegalite_to_vega(spec)))
+
+
+def chart_worker(background: dict, root: Path):
+    """Under `mkdocs serve` (background outlives rebuilds): the second process, started once and
+    warmed, then reused by every rebuild; started anew after an edit to scripts/, whose code it
+    runs (chart modules it imports afresh for every chart, as this process does)."""
+    stamp = sorted((p.name, p.stat().st_mtime_ns) for p in (root / "scripts").glob("*.py"))
+    with background.setdefault("chart_worker_lock", threading.Lock()):
+        held = background.get("chart_worker")
+        # A worker that died (killed, out of memory) marks its pool broken: start another.
+        if held and held[0] == stamp and not getattr(held[1], "_broken", False):
+            return held[1]
+        if held:
+            held[1].shutdown(wait=False, cancel_futures=True)
+        worker = _new_worker(root)
+        worker.submit(warm)
+        background["chart_worker"] = (stamp, worker)
+        return worker
+
+
+def _render_all(
+    names: list[str], charts_dir: Path, pkg: DataPackage, root: Path, worker=None
+) -> dict:
+    """Render the named charts (name -> files), in this process and, for several, a second one
+    (worker if given: a warm one that outlives this build).
+
+    The second process first writes the Vega runtime if it is missing (two seconds of
+    vl-convert), then takes charts from the end of the list while this one works from the
+    front; a chart it has not started is taken back, so neither waits on the other's queue."""
+    if len(names) < (PARALLEL_FROM_WARM if worker else PARALLEL_FROM):
+        return {name: _render(name, charts_dir, pkg) for name in names}
+    out: dict[str, dict[str, bytes]] = {}
+    pool = worker or _new_worker(root)
+    elsewhere = {}
     try:
         cache = root / ".cache"
         runtime = None if _runtime_path(cache).exists() else pool.submit(vega_runtime, cache)
@@ -1027,7 +1068,10 @@ def _render_all(names: list[str], charts_dir: Path, pkg: DataPackage, root: Path
         if runtime:
             runtime.result()
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        for future in elsewhere.values():
+            future.cancel()  # after an error here: the warm worker's queue is left empty
+        if worker is None:
+            pool.shutdown(wait=True, cancel_futures=True)
     return {name: out[name] for name in names}
 
 

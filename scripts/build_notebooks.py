@@ -274,22 +274,33 @@ def _mtime(path: Path) -> int:
         return 0
 
 
+NOTE_TITLE = "Re-running with the latest data and code"
+NOTE_TEXT = (
+    "The outputs of this notebook are being computed again; this page reloads with them in a "
+    "few seconds. (Only under <code>make serve</code>: a published build always runs it first.)"
+)
+
+
 def placeholder(nb: dict) -> bytes:
-    """The notebook's cells without outputs, under a note that they are being computed."""
-    note = {
-        "cell_type": "markdown",
-        "metadata": {},
-        "source": '!!! note "Re-running with the latest data and code"\n\n'
-        "    The outputs of this notebook are being computed again; this page reloads with them "
-        "in a few seconds. (Only under `make serve`: a published build always runs it first.)",
-    }
+    """The notebook's cells without outputs (published beside its page meanwhile)."""
     cells = [
         {**c, "outputs": [], "execution_count": None} if c.get("cell_type") == "code" else c
         for c in nb["cells"]
     ]
-    head = [c for c in cells[:1] if c.get("cell_type") == "markdown"]  # keep the title first
-    body = {**nb, "cells": [*head, note, *cells[len(head) :]]}
-    return (json.dumps(body, indent=1, sort_keys=True, ensure_ascii=False) + "\n").encode()
+    return (json.dumps({**nb, "cells": cells}, indent=1, sort_keys=True) + "\n").encode()
+
+
+def placeholder_page(nb: dict) -> bytes:
+    """The page meanwhile: the notebook's title and a note that its outputs are coming. Written
+    here, not converted: the conversion would hold up the very rebuild a contributor awaits."""
+    first = next((c for c in nb["cells"] if c.get("cell_type") == "markdown"), None)
+    heading = re.search(r"^#\s+(.+?)\s*$", _code(first) if first else "", re.M)
+    note = (
+        f'<div class="admonition note"><p class="admonition-title">{NOTE_TITLE}</p>'
+        f"<p>{NOTE_TEXT}</p></div>"
+    )
+    page = {"content": note, "toc_tokens": [], "title": heading.group(1) if heading else None}
+    return (json.dumps(page, ensure_ascii=False, sort_keys=True) + "\n").encode()
 
 
 # --- under `mkdocs serve`: run in the background -----------------------------------------------
@@ -358,8 +369,10 @@ def build(root: Path, background: dict | None = None) -> tuple[dict[str, bytes],
                     (cache / f"{slug}.failed").write_text(str(err), encoding="utf-8")
 
             _in_background(background, key, path, root, rel, done)
-            data = placeholder(nb)
+            staged[f"notebooks/{rel_docs}"] = placeholder(nb)
+            staged[f"notebooks/{rel_docs}.page.json"] = placeholder_page(nb)
             ran.append(rel)
+            continue
         else:
             data, files = execute(path, root, rel)
             store(cache, slug, key, data, files)
