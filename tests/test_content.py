@@ -256,3 +256,15 @@ def test_methodology_notebook_recomputes_every_derived_figure(built_site):
     rows = table.select("tbody tr")
     assert [r.select_one("td code").get_text() for r in rows] == [d.id for d in DERIVED]
     assert all(r.select("td")[-1].get_text() == "yes" for r in rows), "a figure drifted"
+
+
+def test_every_image_says_what_it_shows(built_site):
+    """Screen readers read an image's alternative text: every image on every page has one of
+    its own (not empty, not nbconvert's stock "No description has been provided")."""
+    vague = []
+    for html in sorted(built_site.rglob("*.html")):
+        for img in content(html.read_text(encoding="utf-8")).select("img"):
+            text = (img.get("alt") or "").strip()
+            if img.get("role") != "presentation" and (len(text) < 10 or "No description" in text):
+                vague.append(f"{html.relative_to(built_site)}: {text!r}")
+    assert not vague, vague
