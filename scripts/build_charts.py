@@ -898,9 +898,23 @@ def build(
     started = time.perf_counter()
     out = out or root / "docs" / "generated"
     cache = root / ".cache" / "charts"
-    pkg = load_package(root / "data", cache=root / ".cache" / "validated")
     charts_dir = root / "charts"
     names = only or chart_names(charts_dir)
+    early = None
+    if background is None and not cache.is_dir() and len(names) >= PARALLEL_FROM:
+        # Nothing cached: every chart will be drawn. The second process starts now and warms up
+        # while the data are validated here, instead of after.
+        early = _new_worker(root)
+        early.submit(warm)
+    try:
+        return _build(root, out, cache, charts_dir, names, only, background, early, started)
+    finally:
+        if early is not None:
+            early.shutdown(wait=True, cancel_futures=True)
+
+
+def _build(root, out, cache, charts_dir, names, only, background, early, started) -> dict:
+    pkg = load_package(root / "data", cache=root / ".cache" / "validated")
     staged: dict[str, bytes] = {}
     notebooks_job = None
     if only is None:
@@ -913,7 +927,7 @@ def build(
         runner.shutdown(wait=False)
     hits = {name: _cache_entry(name, charts_dir, cache, pkg, root) for name in names}
     rendered = [name for name in names if not hits[name].is_dir()]
-    worker = chart_worker(background, root) if background is not None and rendered else None
+    worker = chart_worker(background, root) if background is not None and rendered else early
     made = _render_all(rendered, charts_dir, pkg, root, worker)
     for name in names:
         if name in made:
