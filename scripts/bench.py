@@ -293,6 +293,8 @@ def bench_build(runs: int, work: Path, env: dict) -> tuple[str, dict]:
     for _ in range(runs):
         clean(project)
         clean_times.append(build(project, env=env))
+    log("build: rebuilds with nothing changed ...")
+    noop_times = [build(project, env=env) for _ in range(runs)]
     log("build: rebuilds after one CSV edit ...")
     csv_path = _csv_to_edit(project)
     rebuild_times, step_times = [], []
@@ -330,6 +332,12 @@ def bench_build(runs: int, work: Path, env: dict) -> tuple[str, dict]:
     rows = [
         ["clean build, whole site", f"{base:.1f}", "10", " ".join(f"{t:.1f}" for t in clean_times)],
         [
+            "rebuild, nothing changed",
+            f"{median(noop_times):.1f}",
+            "",
+            " ".join(f"{t:.1f}" for t in noop_times),
+        ],
+        [
             f"rebuild after editing {csv_path.name}",
             f"{median(rebuild_times):.1f}",
             "2",
@@ -355,6 +363,7 @@ def bench_build(runs: int, work: Path, env: dict) -> tuple[str, dict]:
     )
     return text, {
         "clean": clean_times,
+        "noop": noop_times,
         "rebuild": rebuild_times,
         "chart_step": step_times,
         "extra_100": extra_times,
