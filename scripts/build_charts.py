@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import ast
 import copy
+import functools
 import hashlib
 import importlib.util
 import io
@@ -989,6 +990,7 @@ def _render(name: str, charts_dir: Path, pkg: DataPackage) -> dict[str, bytes]:
 
 def _render_in_worker(root: str, name: str) -> dict[str, bytes]:
     """_render in a second process (the data were validated, and cached, by the first)."""
+    _exit_with_parent()
     pkg = load_package(Path(root) / "data", cache=Path(root) / ".cache" / "validated")
     return _render(name, Path(root) / "charts", pkg)
 
@@ -1015,6 +1017,18 @@ PARALLEL_FROM = 4
 PARALLEL_FROM_WARM = 2
 
 
+@functools.cache  # once per process
+def _exit_with_parent() -> None:
+    """In a second process: exit as soon as the process that started it is gone. Its pool would
+    not tell it when that process is killed (`mkdocs serve` stopped by a signal, say), and it
+    would wait for work forever."""
+    import multiprocessing
+
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        threading.Thread(target=lambda: (parent.join(), os._exit(0)), daemon=True).start()
+
+
 def _new_worker(root: Path):
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
@@ -1029,6 +1043,7 @@ def _new_worker(root: Path):
 
 def warm() -> None:
     """Pay a process's first-chart costs now: the imports, Vega's and the fonts' first load."""
+    _exit_with_parent()
     import altair  # noqa: F401
     import pandas  # noqa: F401
     import vl_convert as vlc

@@ -144,12 +144,32 @@ class Serve:
                 return
         raise RuntimeError("mkdocs serve never went quiet: a rebuild loop?")
 
-    def stop(self) -> None:
+    def children(self) -> list[int]:
+        """The server's child processes (a chart worker, a notebook kernel), from /proc."""
+        out = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == self.proc.pid:
+                    out.append(int(stat.parent.name))
+        return out
+
+    def stop(self) -> list[int]:
+        """Stop the server as Ctrl+C's neighbour SIGTERM does; return the pids of its children
+        still running 5 s later (none, unless something leaks)."""
+        children = self.children()
         self.proc.terminate()
         try:
             self.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.proc.kill()
+        end = time.monotonic() + 5
+        while time.monotonic() < end and any(Path(f"/proc/{c}").exists() for c in children):
+            time.sleep(0.1)
+        left = [c for c in children if Path(f"/proc/{c}").exists()]
+        for pid in left:  # do not leave them to the next run
+            with contextlib.suppress(OSError):
+                os.kill(pid, 9)
+        return left
 
 
 def _wait_for_text(page, text: str, timeout: float) -> float:
@@ -216,7 +236,7 @@ def measure(
                 }
             page.close()
     finally:
-        server.stop()
+        results["left_running"] = server.stop()
         results["errors"] = [x for x in server.lines if "ERROR" in x or "Traceback" in x][-5:]
         if os.environ.get("SERVE_LATENCY_LOG"):
             Path(os.environ["SERVE_LATENCY_LOG"]).write_text("\n".join(server.stamped) + "\n")

@@ -286,12 +286,14 @@ def test_local_imports_are_followed_transitively():
 def test_serve_shows_each_edit_in_the_open_browser_without_loops(browser):
     """Edit a page, a CSV and a chart module under `mkdocs serve` (a scratch copy) with Chromium
     open on the page: the change appears without a restart, after one build (plus one more when
-    the notebook that reads the data has re-run in the background), and then all goes quiet.
+    the notebook that reads the data has re-run in the background), and then all goes quiet;
+    stopping the server stops every process it started.
     How fast is `make bench`'s business (scripts/serve_latency.py); no test is timed."""
     from scripts import serve_latency
 
     result = serve_latency.measure(ROOT, runs=1, timeout=60, browser=browser)
     assert not result["errors"], result["errors"]
+    assert result["left_running"] == [], "stopping the server left processes running"
     assert result["page"]["builds_per_edit"] == [1], result
     for edit in ("csv", "chart"):  # both feed the methodology notebook
         assert result[edit]["builds_per_edit"] == [1 + result[edit]["notebook_result_builds"][0]]
