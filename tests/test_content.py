@@ -198,12 +198,48 @@ def test_data_page_lists_every_table_with_a_working_csv_link(built_site):
         assert target.is_file() and target.stat().st_size > 0, f"{links[0]} leads nowhere"
 
 
-def test_data_page_anchors_every_source(built_site):
-    page = content(page_path(built_site, "data").read_text(encoding="utf-8"))
+def test_sources_page_anchors_every_source(built_site):
+    page = content(page_path(built_site, "sources").read_text(encoding="utf-8"))
     anchors = {element["id"] for element in page.select("[id^=src-]")}
     sources = [row["id"] for row in read_csv(ROOT / "data" / "sources.csv")]
     missing = [s for s in sources if f"src-{s}" not in anchors]
-    assert not missing, f"sources without an anchor on the data page: {missing}"
+    assert not missing, f"sources without an anchor on the sources page: {missing}"
+
+
+def _links_to(page_file: Path, target: str) -> list[str]:
+    """Anchors of the links in page_file's content that lead to the built page target."""
+    page = content(page_file.read_text(encoding="utf-8"))
+    out = []
+    for a in page.select("a[href*='#']"):
+        path, anchor = a["href"].split("#", 1)
+        if path and (page_file.parent / path).resolve() == (page_file.parent.parent / target).resolve():
+            out.append(anchor)
+    return out
+
+
+@pytest.mark.parametrize(
+    ("source", "target", "prefix"),
+    [("data", "sources", "src-"), ("sources", "data", "table-")],
+)
+def test_links_between_the_data_and_sources_pages_land(built_site, source, target, prefix):
+    # The two pages were one; a link still written as a same-page #anchor would lead nowhere.
+    anchors = _links_to(page_path(built_site, source), target)
+    assert [a for a in anchors if a.startswith(prefix)], f"no {prefix} link to the {target} page"
+    there = content(page_path(built_site, target).read_text(encoding="utf-8"))
+    ids = {element["id"] for element in there.select("[id]")}
+    missing = sorted({a for a in anchors if a and a not in ids})
+    assert not missing, f"links from {source} to anchors {target} lacks: {missing[:5]}"
+
+
+def test_data_page_leads_to_the_sources_and_says_how_to_cite(built_site):
+    page_file = page_path(built_site, "data")
+    page = content(page_file.read_text(encoding="utf-8"))
+    assert page.select_one("#cite"), "the data page has no 'How to cite this site' section"
+    section = page.select_one("#sources")
+    assert section is not None, "the data page has no Sources section"
+    prose = section.find_next("p")
+    targets = [(page_file.parent / a["href"]).resolve() for a in prose.select("a[href]")]
+    assert (page_file.parent.parent / "sources").resolve() in targets, prose
 
 
 def test_data_strings_render_as_text_not_markup(tmp_path):
