@@ -209,10 +209,11 @@ def test_sources_page_anchors_every_source(built_site):
 def _links_to(page_file: Path, target: str) -> list[str]:
     """Anchors of the links in page_file's content that lead to the built page target."""
     page = content(page_file.read_text(encoding="utf-8"))
+    there = (page_file.parent.parent / target).resolve()
     out = []
     for a in page.select("a[href*='#']"):
         path, anchor = a["href"].split("#", 1)
-        if path and (page_file.parent / path).resolve() == (page_file.parent.parent / target).resolve():
+        if path and (page_file.parent / path).resolve() == there:
             out.append(anchor)
     return out
 
