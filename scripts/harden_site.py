@@ -14,7 +14,11 @@ It works on the finished HTML, so it does not care which generator wrote it:
   one cached stylesheet linked from <head>; its inline scripts move to one external file; the
   empty MathJax <script src=""> and the Mermaid loader (which imports from a CDN, and is dead
   code without diagrams) are dropped; <clipboard-copy> gets the role its script gives it at run
-  time, so its aria-label is valid. tests/nu_allowlist.txt lists what the Nu checker still says.
+  time, so its aria-label is valid. Each code cell carried its code twice (highlighted, and
+  again as hidden text for the copy button): the button now copies the highlighted <pre>, whose
+  text is the same. Highlighting spans that no stylesheet draws (names, punctuation, spaces:
+  their only rules read JupyterLab colours, whose definitions overrides/main.html drops) are
+  unwrapped to their text. tests/nu_allowlist.txt lists what the Nu checker still says.
 - The site's own scripts and stylesheets (OWN_ASSETS) lose their comments and indentation:
   every page loads them before the reader does anything, and the comments, written for
   contributors, were a quarter of their weight. The sources under docs/ and overrides/ keep
@@ -290,6 +294,30 @@ def _css_text(css: str) -> str:
     return css
 
 
+COPY_SOURCE = re.compile(
+    r'(<div class="highlight-ipynb[^"]*"><pre)(>(.*?)</pre></div>\s*)'
+    r'<div class="clipboard-copy-txt" id="([^"]+)">(.*?)</div>',
+    re.S,
+)
+UNDRAWN_TOKEN = re.compile(r'<span class="(?:n|p|w)">([^<]*)</span>')
+HIGHLIGHTED = re.compile(r'(<div class="highlight-ipynb[^"]*"><pre[^>]*>)(.*?)(</pre>)', re.S)
+
+
+def _one_copy_of_the_code(html: str) -> str:
+    """Point each copy button at the highlighted code instead of a hidden second copy."""
+
+    def repoint(m: re.Match) -> str:
+        shown = re.sub(r"<[^>]+>", "", m.group(3)).rstrip("\n")
+        if shown != m.group(5).rstrip("\n"):
+            return m.group(0)  # not the same text: keep what the button copied
+        return f'{m.group(1)} id="{m.group(4)}"{m.group(2).rstrip()}'
+
+    html = COPY_SOURCE.sub(repoint, html)
+    return HIGHLIGHTED.sub(
+        lambda m: m.group(1) + UNDRAWN_TOKEN.sub(r"\1", m.group(2)) + m.group(3), html
+    )
+
+
 def fix_notebook_page(html: str, page: Path, site: Path, assets: dict[str, bytes]) -> str:
     """Move a notebook page's inline CSS and scripts to files; drop dead and CDN scripts."""
     if 'class="jupyter-wrapper"' not in html:
@@ -324,6 +352,7 @@ def fix_notebook_page(html: str, page: Path, site: Path, assets: dict[str, bytes
         assets[js_name] = js
         html = html.replace("\0script\0", f'<script src="{prefix}/{js_name}"></script>', 1)
         html = html.replace("\0script\0", "")
+    html = _one_copy_of_the_code(html)
     # The element's script sets role="button" when it connects; say so in the markup already.
     return re.sub(
         r'<clipboard-copy ,="" aria-label=', '<clipboard-copy role="button" aria-label=', html

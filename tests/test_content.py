@@ -293,3 +293,16 @@ def test_methodology_notebook_recomputes_every_derived_figure(built_site):
     rows = table.select("tbody tr")
     assert [r.select_one("td code").get_text() for r in rows] == [d.id for d in DERIVED]
     assert all(r.select("td")[-1].get_text() == "yes" for r in rows), "a figure drifted"
+
+
+def test_each_notebook_copy_button_copies_its_cells_code(built_site):
+    # The button copies the text of the element it names; that must be the cell's own code.
+    page = content(page_path(built_site, "methodology").read_text(encoding="utf-8"))
+    notebook = json.loads((ROOT / "docs" / "methodology.ipynb").read_text(encoding="utf-8"))
+    code = ["".join(c["source"]) for c in notebook["cells"] if c["cell_type"] == "code"]
+    buttons = page.select("clipboard-copy[for]")
+    assert len(buttons) == len(code), "a code cell without its copy button"
+    for button, source in zip(buttons, code, strict=True):
+        target = page.find(id=button["for"])
+        assert target is not None, f"copy button for #{button['for']}: no such element"
+        assert target.get_text().rstrip("\n") == source.rstrip("\n"), button["for"]
