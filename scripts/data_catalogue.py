@@ -342,14 +342,66 @@ def sources_lines(md, cat: Catalogue) -> list[str]:
         key=lambda s: (s["publisher"].casefold(), s.get("published") or "", s["title"].casefold()),
     )
     tables = page_href(md, TABLES_PAGE, "table-")
-    body = "".join(_source_row(s, cited.get(s["id"], []), titles, tables) for s in ordered)
-    return _stash(
-        md,
-        f'<div class="catalogue" id="source-list"><table><caption>{len(ordered):,} sources, '
-        'sorted by publisher</caption><thead><tr><th scope="col">Publisher, date</th>'
-        '<th scope="col">Title (source id)</th><th scope="col">Cited in</th></tr></thead>'
-        f"<tbody>{body}</tbody></table></div>",
-    )
+    groups = _by_initials(ordered)
+    out = [
+        "",
+        f"{len(ordered):,} sources, sorted by publisher, in {len(groups)} groups by the "
+        "publisher's first letter.",
+        "",
+    ]
+    for label, anchor, group in groups:
+        body = "".join(_source_row(s, cited.get(s["id"], []), titles, tables) for s in group)
+        out += [f"## Publishers {md_text(md, label)} {{#{anchor}}}", ""]
+        out += _stash(
+            md,
+            f'<div class="catalogue"><table><caption>Publishers {text(label)}: '
+            f"{len(group):,} source{'' if len(group) == 1 else 's'}</caption>"
+            '<thead><tr><th scope="col">Publisher, date</th>'
+            '<th scope="col">Title (source id)</th><th scope="col">Cited in</th></tr></thead>'
+            f"<tbody>{body}</tbody></table></div>",
+        )
+    return out
+
+
+# The list is cut into groups of at least this many sources: each group is drawn only when
+# the reader nears it (content-visibility in site.css), and one table of every source was
+# seconds of layout on a phone before the page answered.
+GROUP_ROWS = 20
+
+
+def _initial(publisher: str) -> str:
+    first = publisher.strip()[:1].upper()
+    return "0–9" if first.isdigit() else first or "?"
+
+
+def _by_initials(ordered: list[dict]) -> list[tuple[str, str, list[dict]]]:
+    """Sources (sorted by publisher) in runs of whole initials of about GROUP_ROWS each:
+    (label such as "D–E", anchor, rows). A run closes once it holds GROUP_ROWS, or before an
+    initial that would take it past twice that."""
+    by_initial: dict[str, list[dict]] = {}
+    for source in ordered:
+        by_initial.setdefault(_initial(source["publisher"]), []).append(source)
+    runs: list[tuple[list[str], list[dict]]] = []
+    for initial, rows in by_initial.items():
+        last = runs[-1] if runs else None
+        full = last is not None and (
+            len(last[1]) >= GROUP_ROWS
+            or (len(last[1]) + len(rows) > 2 * GROUP_ROWS and len(last[1]) >= GROUP_ROWS // 2)
+        )
+        if last is None or full:
+            runs.append(([initial], list(rows)))
+        else:
+            last[0].append(initial)
+            last[1].extend(rows)
+    out = []
+    for initials, rows in runs:
+        letters = [i for i in initials if i != "0–9"]
+        label = f"{letters[0]}–{letters[-1]}" if len(letters) > 1 else "".join(letters)
+        if len(letters) < len(initials):
+            label = f"0–9 and {label}" if label else "0–9"
+        slug = re.sub(r"[^a-z0-9]+", "-", label.casefold()).strip("-") or "other"
+        out.append((label, f"publishers-{slug}", rows))
+    return out
 
 
 def _source_row(source: dict, tables: list[str], titles: dict[str, str], href: str) -> str:

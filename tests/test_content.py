@@ -206,6 +206,24 @@ def test_sources_page_anchors_every_source(built_site):
     assert not missing, f"sources without an anchor on the sources page: {missing}"
 
 
+@pytest.mark.parametrize(
+    ("publishers", "labels"),
+    [
+        (["A"] * 25 + ["B"] * 3, ["A", "B"]),
+        (["36Kr"] * 2 + ["A"] * 5 + ["B"] * 14 + ["C"] * 30, ["0–9 and A–B", "C"]),
+        (["D"] * 12 + ["E"] * 12 + ["F"] * 30, ["D–E", "F"]),
+        (["N"] * 3, ["N"]),
+    ],
+)
+def test_sources_are_listed_in_groups_of_whole_initials(publishers, labels):
+    from scripts.data_catalogue import _by_initials
+
+    rows = [{"publisher": p, "id": str(i)} for i, p in enumerate(publishers)]
+    groups = _by_initials(rows)
+    assert [label for label, _, _ in groups] == labels
+    assert [r for _, _, group in groups for r in group] == rows  # none lost, order kept
+
+
 def _links_to(page_file: Path, target: str) -> list[str]:
     """Anchors of the links in page_file's content that lead to the built page target."""
     page = content(page_file.read_text(encoding="utf-8"))
