@@ -137,6 +137,41 @@ def test_a_table_wider_than_a_phone_scrolls_from_the_keyboard(browser, server, p
         context.close()
 
 
+@pytest.mark.parametrize("path", ["data/", "sources/", "methodology/"])
+def test_a_table_that_fits_is_no_tab_stop_once_the_reader_reaches_it(browser, server, path):
+    # Tables in blocks drawn late are Tab stops until drawn; drawn, only those that scroll stay.
+    context, w = open_page(browser, server, path, 1280)
+    try:
+        page = w.page
+        page.wait_for_load_state("load")
+        wrong = page.evaluate(
+            """async () => {
+              const drawn = () =>
+                new Promise((r) => requestAnimationFrame(() => setTimeout(r, 50)));
+              const sel = ".md-typeset__scrollwrap, .jupyter-wrapper .jp-RenderedHTML";
+              const wrong = new Set();
+              for (let y = 0; y < document.documentElement.scrollHeight; y += innerHeight / 2) {
+                scrollTo({ top: y, behavior: "instant" });
+                await drawn();
+                for (const box of document.querySelectorAll(sel)) {
+                  const table = box.querySelector("table");
+                  if (!table || !table.checkVisibility({ contentVisibilityAuto: true })) continue;
+                  const r = box.getBoundingClientRect();
+                  if (r.bottom < 0 || r.top > innerHeight) continue;
+                  const wide = box.scrollWidth > box.clientWidth + 1;
+                  if (wide !== (box.getAttribute("role") === "region")) {
+                    wrong.add((table.caption?.textContent || "a table") + (wide ? " (wide)" : ""));
+                  }
+                }
+              }
+              return [...wrong];
+            }"""
+        )
+        assert not wrong, f"tables whose Tab stop does not match whether they scroll: {wrong}"
+    finally:
+        context.close()
+
+
 @pytest.mark.parametrize("path", PAGES)
 def test_every_chart_is_drawn_without_javascript(browser, server, built_site, path):
     expected = _html_path(built_site, path).read_text().count('<figure class="chart"')
