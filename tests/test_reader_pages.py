@@ -1,7 +1,7 @@
 """Every built page, as readers meet it: accessible (axe-core) on a phone and a desktop in light
 and dark, no sideways scrolling at 320 px, charts with JavaScript off, reachable by keyboard,
-printable, quiet (no console errors, nothing fetched off 127.0.0.1) and shareable (social tags
-whose image exists).
+printable, quiet (no console errors, nothing fetched off 127.0.0.1), shareable (social tags
+whose image exists) and light (at most 100 KB gzip fetched before the reader does anything).
 
 Pages come from the source files (tests/conftest.site_pages), checked against the built sitemap,
 so a new page is covered without being listed here."""
@@ -170,6 +170,29 @@ def test_a_table_that_fits_is_no_tab_stop_once_the_reader_reaches_it(browser, se
         assert not wrong, f"tables whose Tab stop does not match whether they scroll: {wrong}"
     finally:
         context.close()
+
+
+@pytest.fixture(scope="module")
+def compressing_server(built_site):
+    """The built site served with gzip, as a host would serve it (the benchmark's server)."""
+    from scripts.bench import Site
+
+    with Site(built_site.resolve()) as site:
+        yield site
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_a_page_transfers_at_most_100_kb_before_the_reader_acts(browser, compressing_server, path):
+    # Everything a reader's browser fetches on arrival (HTML, CSS, JS, images), gzip, counted by
+    # the server; the search index is fetched apart and not counted.
+    from scripts.bench import measure_weight
+
+    weight = measure_weight(browser, compressing_server, path)
+    heaviest = sorted(weight["files"], key=lambda f: -f[2])[:4]
+    assert weight["gzip"] <= 100 * 1024, (
+        f"{weight['gzip'] / 1024:.1f} KB gzip; heaviest: "
+        + ", ".join(f"{name} {gz / 1024:.1f} KB" for name, _, gz in heaviest)
+    )
 
 
 @pytest.mark.parametrize("path", PAGES)
