@@ -7,6 +7,10 @@
     {{ sources }}       on a line of its own: every source, sorted by publisher, each row
                         anchored as #src-<id> so any page can link to it
 
+The tables and the sources live on two pages (TABLES_PAGE, SOURCES_PAGE: the list of sources is
+as heavy as every table together, and a page carrying both was over the site's weight budget),
+so links between them name the other page.
+
 It reads only what scripts/build_charts.py wrote to docs/generated/ (data/datapackage.json, the
 data/*.csv copies and figures.json), so it is plain Python-Markdown and works outside MkDocs too.
 Section headings carry ids through attr_list ({#table-<name>}), so load attr_list with it. Every
@@ -21,6 +25,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import posixpath
 import re
 from html import escape
 from pathlib import Path
@@ -52,6 +57,8 @@ CAVEAT_TITLES = {
 }
 # Tables whose rows are not sourced figures but the list of sources itself.
 SOURCES = "sources"
+# The pages that hold {{ datapackage }} and {{ sources }}, as paths under docs/.
+TABLES_PAGE, SOURCES_PAGE = "data.md", "sources.md"
 
 
 def text(value: object) -> str:
@@ -223,7 +230,7 @@ def table_lines(md, cat: Catalogue, res: dict) -> list[str]:
     lines = [f"### {md_text(md, res.get('title') or name)} {{#table-{name}}}", ""]
     meta = [f"{len(rows):,} row{'' if len(rows) == 1 else 's'}"]
     if cited:
-        meta.append(f"cites {len(cited):,} [sources](#source-list)")
+        meta.append(f"cites {len(cited):,} [sources]({_md_href(md, SOURCES_PAGE)})")
     path = quote(res["path"])
     lines += _stash(
         md,
@@ -245,6 +252,14 @@ def table_lines(md, cat: Catalogue, res: dict) -> list[str]:
         f"<tbody>{body}</tbody></table></div>",
     )
     return lines
+
+
+def _md_href(md, target: str) -> str:
+    """A Markdown link target for another page: its path relative to the current page's folder,
+    which MkDocs rewrites to the page's URL and checks exists."""
+    page = _page(md)
+    folder = posixpath.dirname(page.removeprefix("docs/")) if page != "page" else ""
+    return posixpath.relpath(target, folder or ".")
 
 
 def _field_row(field: dict, rows: list[dict], units: dict, caveats: dict) -> str:
@@ -271,7 +286,9 @@ def derived_lines(md, cat: Catalogue) -> list[str]:
     """Markdown lines for {{ derived }}: each figure we calculate, how, and from what."""
     figures = cat.figures["figures"]
     rows = [
-        _derived_row(i, row, cat.figures) for i, row in sorted(figures.items()) if "formula" in row
+        _derived_row(md, i, row, cat.figures)
+        for i, row in sorted(figures.items())
+        if "formula" in row
     ]
     if not rows:
         return ["", "We calculate no figures of our own yet.", ""]
@@ -283,7 +300,7 @@ def derived_lines(md, cat: Catalogue) -> list[str]:
     )
 
 
-def _derived_row(ident: str, row: dict, data: dict) -> str:
+def _derived_row(md, ident: str, row: dict, data: dict) -> str:
     figures, units, sources = data["figures"], data["units"], data["sources"]
 
     def shown(r: dict) -> str:
@@ -292,7 +309,7 @@ def _derived_row(ident: str, row: dict, data: dict) -> str:
 
     inputs = "<br>".join(
         f"<code>{text(i)}</code> = {shown(figures[i])} "
-        f"({_source_ref(figures[i]['source_id'], sources)})"
+        f"({_source_ref(md, figures[i]['source_id'], sources)})"
         for i in row.get("inputs", [])
         if i in figures
     )
@@ -303,9 +320,10 @@ def _derived_row(ident: str, row: dict, data: dict) -> str:
     )
 
 
-def _source_ref(source_id: str, sources: dict) -> str:
+def _source_ref(md, source_id: str, sources: dict) -> str:
     publisher = sources.get(source_id, {}).get("publisher", source_id)
-    return f'<a href="#src-{text(source_id)}">{text(publisher)}</a>'
+    href = page_href(md, SOURCES_PAGE, f"src-{source_id}")
+    return f'<a href="{text(href)}">{text(publisher)}</a>'
 
 
 def sources_lines(md, cat: Catalogue) -> list[str]:
@@ -323,20 +341,76 @@ def sources_lines(md, cat: Catalogue) -> list[str]:
         cat.rows(res),
         key=lambda s: (s["publisher"].casefold(), s.get("published") or "", s["title"].casefold()),
     )
-    body = "".join(_source_row(s, cited.get(s["id"], []), titles) for s in ordered)
-    return _stash(
-        md,
-        f'<div class="catalogue" id="source-list"><table><caption>{len(ordered):,} sources, '
-        'sorted by publisher</caption><thead><tr><th scope="col">Publisher, date</th>'
-        '<th scope="col">Title (source id)</th><th scope="col">Cited in</th></tr></thead>'
-        f"<tbody>{body}</tbody></table></div>",
-    )
+    tables = page_href(md, TABLES_PAGE, "table-")
+    groups = _by_initials(ordered)
+    out = [
+        "",
+        f"{len(ordered):,} sources, sorted by publisher, in {len(groups)} groups by the "
+        "publisher's first letter.",
+        "",
+    ]
+    for label, anchor, group in groups:
+        body = "".join(_source_row(s, cited.get(s["id"], []), titles, tables) for s in group)
+        out += [f"## Publishers {md_text(md, label)} {{#{anchor}}}", ""]
+        out += _stash(
+            md,
+            f'<div class="catalogue"><table><caption>Publishers {text(label)}: '
+            f"{len(group):,} source{'' if len(group) == 1 else 's'}</caption>"
+            '<thead><tr><th scope="col">Publisher, date</th>'
+            '<th scope="col">Title (source id)</th><th scope="col">Cited in</th></tr></thead>'
+            f"<tbody>{body}</tbody></table></div>",
+        )
+    return out
 
 
-def _source_row(source: dict, tables: list[str], titles: dict[str, str]) -> str:
-    """One source: who, when, what (linked), its id, and the tables that cite it."""
+# The list is cut into groups of at least this many sources: each group is drawn only when
+# the reader nears it (content-visibility in site.css), and one table of every source was
+# seconds of layout on a phone before the page answered.
+GROUP_ROWS = 20
+
+
+def _initial(publisher: str) -> str:
+    first = publisher.strip()[:1].upper()
+    return "0–9" if first.isdigit() else first or "?"
+
+
+def _by_initials(ordered: list[dict]) -> list[tuple[str, str, list[dict]]]:
+    """Sources (sorted by publisher) in runs of whole initials of about GROUP_ROWS each:
+    (label such as "D–E", anchor, rows). A run closes once it holds GROUP_ROWS, or before an
+    initial that would take it past twice that."""
+    by_initial: dict[str, list[dict]] = {}
+    for source in ordered:
+        by_initial.setdefault(_initial(source["publisher"]), []).append(source)
+    runs: list[tuple[list[str], list[dict]]] = []
+    for initial, rows in by_initial.items():
+        last = runs[-1] if runs else None
+        full = last is not None and (
+            len(last[1]) >= GROUP_ROWS
+            or (len(last[1]) + len(rows) > 2 * GROUP_ROWS and len(last[1]) >= GROUP_ROWS // 2)
+        )
+        if last is None or full:
+            runs.append(([initial], list(rows)))
+        else:
+            last[0].append(initial)
+            last[1].extend(rows)
+    out = []
+    for initials, rows in runs:
+        letters = [i for i in initials if i != "0–9"]
+        label = f"{letters[0]}–{letters[-1]}" if len(letters) > 1 else "".join(letters)
+        if len(letters) < len(initials):
+            label = f"0–9 and {label}" if label else "0–9"
+        slug = re.sub(r"[^a-z0-9]+", "-", label.casefold()).strip("-") or "other"
+        out.append((label, f"publishers-{slug}", rows))
+    return out
+
+
+def _source_row(source: dict, tables: list[str], titles: dict[str, str], href: str) -> str:
+    """One source: who, when, what (linked), its id, and the tables that cite it.
+
+    href is the link to a table's section without the table's name (…data/#table-).
+    """
     cited = ", ".join(
-        f'<a href="#table-{text(n)}" title="{text(titles.get(n, n))}">{text(n)}</a>' for n in tables
+        f'<a href="{text(href + n)}" title="{text(titles.get(n, n))}">{text(n)}</a>' for n in tables
     )
     return (
         f'<tr id="src-{text(source["id"])}">'
@@ -354,6 +428,22 @@ def _page(md) -> str:
     proc = md.treeprocessors["relpath"] if "relpath" in md.treeprocessors else None  # noqa: SIM401
     file = getattr(proc, "file", None)
     return f"docs/{file.src_uri}" if file is not None else "page"
+
+
+def page_href(md, target: str, anchor: str) -> str:
+    """An HTML href from the page being converted to #anchor on target (a path under docs/).
+
+    Raw HTML is not rewritten by MkDocs, so this asks MkDocs for the target's URL relative to
+    the current page; outside MkDocs (or for a page not built) the link names the Markdown file.
+    """
+    proc = md.treeprocessors["relpath"] if "relpath" in md.treeprocessors else None  # noqa: SIM401
+    here, files = getattr(proc, "file", None), getattr(proc, "files", None)
+    if here is not None and here.src_uri == target:
+        return f"#{anchor}"
+    there = files.get_file_from_path(target) if files is not None else None
+    if here is None or there is None:
+        return f"{target}#{anchor}"
+    return f"{there.url_relative_to(here)}#{anchor}"
 
 
 class DirectivePreprocessor(Preprocessor):

@@ -14,7 +14,16 @@ It works on the finished HTML, so it does not care which generator wrote it:
   one cached stylesheet linked from <head>; its inline scripts move to one external file; the
   empty MathJax <script src=""> and the Mermaid loader (which imports from a CDN, and is dead
   code without diagrams) are dropped; <clipboard-copy> gets the role its script gives it at run
-  time, so its aria-label is valid. tests/nu_allowlist.txt lists what the Nu checker still says.
+  time, so its aria-label is valid. Each code cell carried its code twice (highlighted, and
+  again as hidden text for the copy button): the button now copies the highlighted <pre>, whose
+  text is the same. Highlighting spans that no stylesheet draws (names, punctuation, spaces:
+  their only rules read JupyterLab colours, whose definitions overrides/main.html drops) are
+  unwrapped to their text. tests/nu_allowlist.txt lists what the Nu checker still says.
+- The site's own scripts and stylesheets (OWN_ASSETS) lose their comments and indentation:
+  every page loads them before the reader does anything, and the comments, written for
+  contributors, were a quarter of their weight. The sources under docs/ and overrides/ keep
+  them. The scan knows strings, template literals and regular expressions; where it cannot be
+  sure of the code's shape it raises BuildError and the file is left as it was.
 
 Run: python -m scripts.harden_site SITE_DIR   (build_site runs it on every build)
 """
@@ -97,6 +106,183 @@ def safe_links(html: str, own_host: str | None = None) -> str:
     return ANCHOR.sub(fix, html)
 
 
+# Files the site ships from docs/ and overrides/ (paths in the built site); Material's own are
+# minified already.
+OWN_ASSETS = ("javascripts/**/*.js", "stylesheets/**/*.css", "assets/javascripts/workers/*.js")
+# After one of these (or at the start) a "/" begins a regular expression, not a division.
+REGEX_AFTER = set("(,=:[!&|?{};+-*%<>~^") | {""}
+REGEX_KEYWORDS = ("return", "typeof", "case", "do", "else", "in", "of", "void", "yield")
+
+
+def strip_js(src: str) -> str:
+    """Return the script without comments, indentation and blank lines, same meaning.
+
+    Line breaks stay where code was (automatic semicolon insertion depends on them); strings,
+    template literals and regular expressions are copied as they are. Raises ValueError on
+    an unterminated string, comment, template or regular expression.
+    """
+    out: list[str] = []
+    i, n = 0, len(src)
+    # Each entry is the brace depth of code inside a template literal's ${ }.
+    templates: list[int] = []
+
+    def last() -> str:
+        """The last character of code written so far (blank at a line start is skipped)."""
+        for chunk in reversed(out):
+            stripped = chunk.rstrip()
+            if stripped:
+                return stripped[-1]
+        return ""
+
+    def last_word() -> str:
+        text = "".join(out[-8:]).rstrip()
+        m = re.search(r"[A-Za-z_$][\w$]*$", text)
+        return m.group(0) if m else ""
+
+    def quoted(start: int, quote: str) -> int:
+        """Index just past the string literal opening at start."""
+        j = start + 1
+        while j < n:
+            c = src[j]
+            if c == "\\":
+                j += 2
+                continue
+            if c == quote:
+                return j + 1
+            if c == "\n":
+                break
+            j += 1
+        raise ValueError(f"unterminated string at offset {start}")
+
+    def template(start: int) -> int:
+        """Index just past the template text from start up to its end or its next ${."""
+        j = start
+        while j < n:
+            c = src[j]
+            if c == "\\":
+                j += 2
+                continue
+            if c == "`":
+                return j + 1
+            if src.startswith("${", j):
+                return j + 2
+            j += 1
+        raise ValueError(f"unterminated template literal at offset {start}")
+
+    def regex(start: int) -> int:
+        j, in_class = start + 1, False
+        while j < n and src[j] != "\n":
+            c = src[j]
+            if c == "\\":
+                j += 2
+                continue
+            if c == "[":
+                in_class = True
+            elif c == "]":
+                in_class = False
+            elif c == "/" and not in_class:
+                j += 1
+                while j < n and (src[j].isalpha()):
+                    j += 1  # flags
+                return j
+            j += 1
+        raise ValueError(f"unterminated regular expression at offset {start}")
+
+    at_line_start = True
+    while i < n:
+        c = src[i]
+        if at_line_start and c in " \t":
+            i += 1
+            continue
+        at_line_start = False
+        if src.startswith("//", i):
+            end = src.find("\n", i)
+            i = n if end < 0 else end
+            continue
+        if src.startswith("/*", i):
+            end = src.find("*/", i + 2)
+            if end < 0:
+                raise ValueError(f"unterminated comment at offset {i}")
+            i = end + 2
+            continue
+        if c == "\n":
+            while out and out[-1] in (" ", "\t"):
+                out.pop()
+            if out and out[-1] != "\n":
+                out.append("\n")
+            at_line_start = True
+            i += 1
+            continue
+        if c in "'\"":
+            end = quoted(i, c)
+        elif c == "`" or (c == "}" and templates and templates[-1] == 0):
+            if c == "}":
+                templates.pop()  # back into the template's text
+            end = template(i + 1)
+            if src[end - 2 : end] == "${":
+                templates.append(0)
+        elif c == "/" and (last() in REGEX_AFTER or last_word() in REGEX_KEYWORDS):
+            end = regex(i)
+        else:
+            if templates and c == "{":
+                templates[-1] += 1
+            elif templates and c == "}":
+                templates[-1] -= 1
+            end = i + 1
+        out.append(src[i:end])
+        i = end
+    if templates:
+        raise ValueError("unterminated template literal")
+    return "".join(out).strip() + "\n"
+
+
+def strip_css(src: str) -> str:
+    """Return the stylesheet without comments, indentation and blank lines, same meaning.
+
+    Raises ValueError on an unterminated string or comment.
+    """
+    out: list[str] = []
+    i, n = 0, len(src)
+    for m in re.finditer(r"/\*|'|\"", src):
+        if m.start() < i:
+            continue
+        out.append(src[i : m.start()])
+        if m.group(0) == "/*":
+            end = src.find("*/", m.end())
+            if end < 0:
+                raise ValueError(f"unterminated comment at offset {m.start()}")
+            i = end + 2
+        else:
+            end = re.compile(rf"(?:\\.|[^\\{m.group(0)}\n])*{m.group(0)}").match(src, m.end())
+            if end is None:
+                raise ValueError(f"unterminated string at offset {m.start()}")
+            out.append(src[m.start() : end.end()])
+            i = end.end()
+    out.append(src[i:n])
+    lines = (line.strip() for line in "".join(out).splitlines())
+    return "\n".join(line for line in lines if line) + "\n"
+
+
+def strip_own_assets(site: Path) -> int:
+    """Strip the site's own scripts and stylesheets in place; return how many bytes went.
+
+    Raises BuildError naming the file whose code the scan could not follow.
+    """
+    saved = 0
+    for pattern in OWN_ASSETS:
+        for path in sorted(site.glob(pattern)):
+            if ".min." in path.name:
+                continue
+            src = path.read_text(encoding="utf-8")
+            try:
+                slim = strip_js(src) if path.suffix == ".js" else strip_css(src)
+            except ValueError as err:
+                raise BuildError(path.relative_to(site).as_posix(), str(err)) from None
+            saved += len(src.encode()) - len(slim.encode())
+            path.write_text(slim, encoding="utf-8")
+    return saved
+
+
 def _css_text(css: str) -> str:
     # mkdocs-jupyter 0.26 writes one of its style blocks as a Python list's repr: unwrap it.
     stripped = css.strip()
@@ -106,6 +292,30 @@ def _css_text(css: str) -> str:
         except (ValueError, SyntaxError):
             pass
     return css
+
+
+COPY_SOURCE = re.compile(
+    r'(<div class="highlight-ipynb[^"]*"><pre)(>(.*?)</pre></div>\s*)'
+    r'<div class="clipboard-copy-txt" id="([^"]+)">(.*?)</div>',
+    re.S,
+)
+UNDRAWN_TOKEN = re.compile(r'<span class="(?:n|p|w)">([^<]*)</span>')
+HIGHLIGHTED = re.compile(r'(<div class="highlight-ipynb[^"]*"><pre[^>]*>)(.*?)(</pre>)', re.S)
+
+
+def _one_copy_of_the_code(html: str) -> str:
+    """Point each copy button at the highlighted code instead of a hidden second copy."""
+
+    def repoint(m: re.Match) -> str:
+        shown = re.sub(r"<[^>]+>", "", m.group(3)).rstrip("\n")
+        if shown != m.group(5).rstrip("\n"):
+            return m.group(0)  # not the same text: keep what the button copied
+        return f'{m.group(1)} id="{m.group(4)}"{m.group(2).rstrip()}'
+
+    html = COPY_SOURCE.sub(repoint, html)
+    return HIGHLIGHTED.sub(
+        lambda m: m.group(1) + UNDRAWN_TOKEN.sub(r"\1", m.group(2)) + m.group(3), html
+    )
 
 
 def fix_notebook_page(html: str, page: Path, site: Path, assets: dict[str, bytes]) -> str:
@@ -142,6 +352,7 @@ def fix_notebook_page(html: str, page: Path, site: Path, assets: dict[str, bytes
         assets[js_name] = js
         html = html.replace("\0script\0", f'<script src="{prefix}/{js_name}"></script>', 1)
         html = html.replace("\0script\0", "")
+    html = _one_copy_of_the_code(html)
     # The element's script sets role="button" when it connects; say so in the markup already.
     return re.sub(
         r'<clipboard-copy ,="" aria-label=', '<clipboard-copy role="button" aria-label=', html
@@ -173,7 +384,13 @@ def harden(site: Path, own_host: str | None = None) -> dict[str, int]:
     for name, data in assets.items():
         (site / name).parent.mkdir(parents=True, exist_ok=True)
         (site / name).write_bytes(data)
-    return {"pages": len(pages), "script_hashes": len(hashes), "assets": len(assets)}
+    stripped = strip_own_assets(site)
+    return {
+        "pages": len(pages),
+        "script_hashes": len(hashes),
+        "assets": len(assets),
+        "comment_bytes_stripped": stripped,
+    }
 
 
 if __name__ == "__main__":

@@ -91,6 +91,18 @@ def test_toggling_colour_scheme_rerenders_the_chart(watched):
     assert static_background == "rgb(30, 32, 41)"
 
 
+def test_the_pages_scrollbars_and_canvas_follow_the_palette(watched):
+    # Set from the reader's palette in site.css (Material's own meta is overridden).
+    page = watched.page
+    page.goto(watched.base)
+    scheme = "getComputedStyle(document.documentElement).colorScheme"
+    assert page.evaluate(scheme) == "light"
+    _toggle_scheme(page)
+    page.wait_for_function(f"{scheme} === 'dark'", timeout=5000)
+    _toggle_scheme(page)
+    page.wait_for_function(f"{scheme} === 'light'", timeout=5000)
+
+
 def test_instant_navigation_renders_charts_on_both_pages(watched):
     page = watched.page
     page.goto(watched.base)

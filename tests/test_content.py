@@ -198,12 +198,67 @@ def test_data_page_lists_every_table_with_a_working_csv_link(built_site):
         assert target.is_file() and target.stat().st_size > 0, f"{links[0]} leads nowhere"
 
 
-def test_data_page_anchors_every_source(built_site):
-    page = content(page_path(built_site, "data").read_text(encoding="utf-8"))
+def test_sources_page_anchors_every_source(built_site):
+    page = content(page_path(built_site, "sources").read_text(encoding="utf-8"))
     anchors = {element["id"] for element in page.select("[id^=src-]")}
     sources = [row["id"] for row in read_csv(ROOT / "data" / "sources.csv")]
     missing = [s for s in sources if f"src-{s}" not in anchors]
-    assert not missing, f"sources without an anchor on the data page: {missing}"
+    assert not missing, f"sources without an anchor on the sources page: {missing}"
+
+
+@pytest.mark.parametrize(
+    ("publishers", "labels"),
+    [
+        (["A"] * 25 + ["B"] * 3, ["A", "B"]),
+        (["36Kr"] * 2 + ["A"] * 5 + ["B"] * 14 + ["C"] * 30, ["0–9 and A–B", "C"]),
+        (["D"] * 12 + ["E"] * 12 + ["F"] * 30, ["D–E", "F"]),
+        (["N"] * 3, ["N"]),
+    ],
+)
+def test_sources_are_listed_in_groups_of_whole_initials(publishers, labels):
+    from scripts.data_catalogue import _by_initials
+
+    rows = [{"publisher": p, "id": str(i)} for i, p in enumerate(publishers)]
+    groups = _by_initials(rows)
+    assert [label for label, _, _ in groups] == labels
+    assert [r for _, _, group in groups for r in group] == rows  # none lost, order kept
+
+
+def _links_to(page_file: Path, target: str) -> list[str]:
+    """Anchors of the links in page_file's content that lead to the built page target."""
+    page = content(page_file.read_text(encoding="utf-8"))
+    there = (page_file.parent.parent / target).resolve()
+    out = []
+    for a in page.select("a[href*='#']"):
+        path, anchor = a["href"].split("#", 1)
+        if path and (page_file.parent / path).resolve() == there:
+            out.append(anchor)
+    return out
+
+
+@pytest.mark.parametrize(
+    ("source", "target", "prefix"),
+    [("data", "sources", "src-"), ("sources", "data", "table-")],
+)
+def test_links_between_the_data_and_sources_pages_land(built_site, source, target, prefix):
+    # The two pages were one; a link still written as a same-page #anchor would lead nowhere.
+    anchors = _links_to(page_path(built_site, source), target)
+    assert [a for a in anchors if a.startswith(prefix)], f"no {prefix} link to the {target} page"
+    there = content(page_path(built_site, target).read_text(encoding="utf-8"))
+    ids = {element["id"] for element in there.select("[id]")}
+    missing = sorted({a for a in anchors if a and a not in ids})
+    assert not missing, f"links from {source} to anchors {target} lacks: {missing[:5]}"
+
+
+def test_data_page_leads_to_the_sources_and_says_how_to_cite(built_site):
+    page_file = page_path(built_site, "data")
+    page = content(page_file.read_text(encoding="utf-8"))
+    assert page.select_one("#cite"), "the data page has no 'How to cite this site' section"
+    section = page.select_one("#sources")
+    assert section is not None, "the data page has no Sources section"
+    prose = section.find_next("p")
+    targets = [(page_file.parent / a["href"]).resolve() for a in prose.select("a[href]")]
+    assert (page_file.parent.parent / "sources").resolve() in targets, prose
 
 
 def test_data_strings_render_as_text_not_markup(tmp_path):
@@ -268,3 +323,16 @@ def test_every_image_says_what_it_shows(built_site):
             if img.get("role") != "presentation" and (len(text) < 10 or "No description" in text):
                 vague.append(f"{html.relative_to(built_site)}: {text!r}")
     assert not vague, vague
+
+
+def test_each_notebook_copy_button_copies_its_cells_code(built_site):
+    # The button copies the text of the element it names; that must be the cell's own code.
+    page = content(page_path(built_site, "methodology").read_text(encoding="utf-8"))
+    notebook = json.loads((ROOT / "docs" / "methodology.ipynb").read_text(encoding="utf-8"))
+    code = ["".join(c["source"]) for c in notebook["cells"] if c["cell_type"] == "code"]
+    buttons = page.select("clipboard-copy[for]")
+    assert len(buttons) == len(code), "a code cell without its copy button"
+    for button, source in zip(buttons, code, strict=True):
+        target = page.find(id=button["for"])
+        assert target is not None, f"copy button for #{button['for']}: no such element"
+        assert target.get_text().rstrip("\n") == source.rstrip("\n"), button["for"]

@@ -195,6 +195,65 @@ def test_external_links_cannot_reach_back(built_site):
     assert count > 10
 
 
+# --- the site's own scripts and stylesheets ship without comments ----------------------------
+
+
+@pytest.mark.parametrize(
+    ("src", "kept", "gone"),
+    [
+        ('const u = "http://x/*y*/"; // a note\n', 'const u = "http://x/*y*/";', "a note"),
+        (
+            "const t = `a // b\n  c ${ {x: 1}.x } /* d */`; /* e */\n",
+            "`a // b\n  c ${ {x: 1}.x } /* d */`",
+            "e",
+        ),
+        ('const r = /["\\/]/g; // q\n', 'const r = /["\\/]/g;', "q"),
+        ("const h = a / b / 2; // half\n", "const h = a / b / 2;", "half"),
+        ("if (x) return /'/.test(s); // p\n", "return /'/.test(s);", "p"),
+        ("  const a = 1\n\n  const b = 2\n", "const a = 1\nconst b = 2", None),
+    ],
+)
+def test_stripping_a_script_drops_comments_and_keeps_code(src, kept, gone):
+    out = harden_site.strip_js(src)
+    assert kept in out
+    assert gone is None or gone not in out
+
+
+@pytest.mark.parametrize(
+    ("src", "kept", "gone"),
+    [
+        (
+            'a::after { content: " /* not a comment */"; } /* note */\n',
+            '" /* not a comment */"',
+            "note",
+        ),
+        ("/* head */\n.a {\n  color: red; /* why */\n}\n", ".a {\ncolor: red;\n}", "why"),
+    ],
+)
+def test_stripping_a_stylesheet_drops_comments_and_keeps_rules(src, kept, gone):
+    out = harden_site.strip_css(src)
+    assert kept in out and gone not in out
+
+
+@pytest.mark.parametrize(
+    "src", ['const s = "open\n";', "const t = `${a`;", "/* open", "const r = /[/;\n"]
+)
+def test_a_script_the_stripper_cannot_follow_stops_it(src):
+    with pytest.raises(ValueError):
+        harden_site.strip_js(src)
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="needs Node")
+def test_the_sites_own_scripts_still_parse(built_site):
+    scripts = [p for pattern in harden_site.OWN_ASSETS for p in built_site.glob(pattern)]
+    scripts = [p for p in scripts if p.suffix == ".js"]
+    assert scripts, "no script of the site's own was found"
+    for path in scripts:
+        assert "// " not in path.read_text(encoding="utf-8").split("\n", 1)[0], path
+        result = subprocess.run(["node", "--check", str(path)], capture_output=True, text=True)
+        assert result.returncode == 0, f"{path.relative_to(built_site)}: {result.stderr}"
+
+
 @pytest.mark.browser
 def test_no_policy_violation_in_the_browser(watched, built_site):
     """Every page, and a chart made live, under the real policy: nothing is blocked."""

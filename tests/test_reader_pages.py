@@ -1,7 +1,7 @@
 """Every built page, as readers meet it: accessible (axe-core) on a phone and a desktop in light
 and dark, no sideways scrolling at 320 px, charts with JavaScript off, reachable by keyboard,
-printable, quiet (no console errors, nothing fetched off 127.0.0.1) and shareable (social tags
-whose image exists).
+printable, quiet (no console errors, nothing fetched off 127.0.0.1), shareable (social tags
+whose image exists) and light (at most 100 KB gzip fetched before the reader does anything).
 
 Pages come from the source files (tests/conftest.site_pages), checked against the built sitemap,
 so a new page is covered without being listed here."""
@@ -33,6 +33,28 @@ def test_the_pages_tested_are_the_pages_built(built_site, server):
     assert built == sorted(PAGES)
 
 
+def read_to_the_end(page) -> None:
+    """Scroll down the page a screen at a time, as a reader does, then back to the top.
+
+    Long blocks are drawn only as the reader nears them (content-visibility: auto), and until a
+    block has been drawn once the browser reserves a guessed height for it. axe-core reads the
+    geometry of the whole page at once, laying such blocks out inside their guessed boxes, so it
+    finds text overlapping text that no reader ever sees together, and misjudges its background.
+    Once every block has been drawn, the page's geometry is the one a reader meets.
+    """
+    page.evaluate(
+        """async () => {
+          const drawn = () => new Promise((r) => requestAnimationFrame(() => setTimeout(r)));
+          for (let y = 0; y < document.documentElement.scrollHeight; y += innerHeight) {
+            scrollTo({ top: y, behavior: "instant" });
+            await drawn();
+          }
+          scrollTo({ top: 0, behavior: "instant" });
+          await drawn();
+        }"""
+    )
+
+
 @pytest.fixture(scope="module")
 def axe():
     from axe_playwright_python.sync_playwright import Axe
@@ -51,6 +73,7 @@ def test_axe_finds_no_violations(browser, server, axe, path, width, scheme):
         page.wait_for_load_state("load")
         wanted = "slate" if scheme == "dark" else "default"
         assert page.evaluate("document.body.dataset.mdColorScheme") == wanted
+        read_to_the_end(page)
         results = axe.run(page)
         report = [
             f"{v['id']} ({v['impact']}): {v['help']}: "
@@ -112,6 +135,64 @@ def test_a_table_wider_than_a_phone_scrolls_from_the_keyboard(browser, server, p
         page.wait_for_function("b => b.scrollLeft > 0", arg=box.element_handle())
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("path", ["data/", "sources/", "methodology/"])
+def test_a_table_that_fits_is_no_tab_stop_once_the_reader_reaches_it(browser, server, path):
+    # Tables in blocks drawn late are Tab stops until drawn; drawn, only those that scroll stay.
+    context, w = open_page(browser, server, path, 1280)
+    try:
+        page = w.page
+        page.wait_for_load_state("load")
+        wrong = page.evaluate(
+            """async () => {
+              const drawn = () =>
+                new Promise((r) => requestAnimationFrame(() => setTimeout(r, 50)));
+              const sel = ".md-typeset__scrollwrap, .jupyter-wrapper .jp-RenderedHTML";
+              const wrong = new Set();
+              for (let y = 0; y < document.documentElement.scrollHeight; y += innerHeight / 2) {
+                scrollTo({ top: y, behavior: "instant" });
+                await drawn();
+                for (const box of document.querySelectorAll(sel)) {
+                  const table = box.querySelector("table");
+                  if (!table || !table.checkVisibility({ contentVisibilityAuto: true })) continue;
+                  const r = box.getBoundingClientRect();
+                  if (r.bottom < 0 || r.top > innerHeight) continue;
+                  const wide = box.scrollWidth > box.clientWidth + 1;
+                  if (wide !== (box.getAttribute("role") === "region")) {
+                    wrong.add((table.caption?.textContent || "a table") + (wide ? " (wide)" : ""));
+                  }
+                }
+              }
+              return [...wrong];
+            }"""
+        )
+        assert not wrong, f"tables whose Tab stop does not match whether they scroll: {wrong}"
+    finally:
+        context.close()
+
+
+@pytest.fixture(scope="module")
+def compressing_server(built_site):
+    """The built site served with gzip, as a host would serve it (the benchmark's server)."""
+    from scripts.bench import Site
+
+    with Site(built_site.resolve()) as site:
+        yield site
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_a_page_transfers_at_most_100_kb_before_the_reader_acts(browser, compressing_server, path):
+    # Everything a reader's browser fetches on arrival (HTML, CSS, JS, images), gzip, counted by
+    # the server; the search index is fetched apart and not counted.
+    from scripts.bench import measure_weight
+
+    weight = measure_weight(browser, compressing_server, path)
+    heaviest = sorted(weight["files"], key=lambda f: -f[2])[:4]
+    assert weight["gzip"] <= 100 * 1024, (
+        f"{weight['gzip'] / 1024:.1f} KB gzip; heaviest: "
+        + ", ".join(f"{name} {gz / 1024:.1f} KB" for name, _, gz in heaviest)
+    )
 
 
 @pytest.mark.parametrize("path", PAGES)
