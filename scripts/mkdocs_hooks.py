@@ -9,7 +9,8 @@
 - Material's search index reuses the entries of pages that did not change (scripts/search_cache.py).
 - each page gets its last-updated date from git (scripts/page_dates.py) in the place Material
   shows it (page.meta.revision_date).
-- compiled templates are kept in .cache/jinja/ (and in memory under serve).
+- compiled templates are kept in .cache/jinja/ (and in memory under serve); under serve, pages
+  whose inputs did not change are not converted again (scripts/render_cache.py).
 - under `mkdocs serve`: the watched folders are polled every 0.1 s (MkDocs: 0.5 s); our modules
   are re-imported when a file in scripts/ changed (chart modules on every render), so edits show
   without a restart; docs/generated/ is not watched and no bytecode is written, so our own
@@ -55,6 +56,7 @@ def on_config(config):
 
 
 def on_pre_build(config) -> None:
+    _state["render_inputs"] = None
     _state["jobs"]["idle"].clear()  # background notebook runs wait for this build to finish
     build_charts = importlib.import_module("scripts.build_charts")
     build_charts.build(background=_state["jobs"] if _state["serving"] else None)
@@ -100,6 +102,12 @@ def on_files(files, config):
 def on_pre_page(page, config, files):
     if isinstance(page.file, _NotebookFile):
         page.render = _render_notebook.__get__(page)
+    elif _state["serving"]:
+        render_cache = importlib.import_module("scripts.render_cache")
+        if _state.get("render_inputs") is None:  # once per build, after build_charts wrote
+            root = Path(config.config_file_path).parent
+            _state["render_inputs"] = render_cache.inputs_digest(root, files)
+        render_cache.remember(page, _state["render_inputs"])
     return page
 
 
