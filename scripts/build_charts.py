@@ -908,28 +908,24 @@ def build(
         early = _new_worker(root)
         early.submit(warm)
     try:
-        return _build(root, out, cache, charts_dir, names, only, background, early, started)
+        pkg = load_package(root / "data", cache=root / ".cache" / "validated")
+        staged: dict[str, bytes] = {}
+        notebooks_job = None
+        if only is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            # The notebook reads data and code, never what the charts write, and its kernel is a
+            # process of its own: it runs on the other core while the charts render here.
+            runner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="notebooks")
+            notebooks_job = runner.submit(build_notebooks.build, root, background)
+            runner.shutdown(wait=False)
+        hits = {name: _cache_entry(name, charts_dir, cache, pkg, root) for name in names}
+        rendered = [name for name in names if not hits[name].is_dir()]
+        worker = chart_worker(background, root) if background is not None and rendered else early
+        made = _render_all(rendered, charts_dir, pkg, root, worker)
     finally:
-        if early is not None:
+        if early is not None:  # also when validation failed
             early.shutdown(wait=True, cancel_futures=True)
-
-
-def _build(root, out, cache, charts_dir, names, only, background, early, started) -> dict:
-    pkg = load_package(root / "data", cache=root / ".cache" / "validated")
-    staged: dict[str, bytes] = {}
-    notebooks_job = None
-    if only is None:
-        from concurrent.futures import ThreadPoolExecutor
-
-        # The notebook reads data and code, never what the charts write, and its kernel is a
-        # process of its own: it runs on the other core while the charts render here.
-        runner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="notebooks")
-        notebooks_job = runner.submit(build_notebooks.build, root, background)
-        runner.shutdown(wait=False)
-    hits = {name: _cache_entry(name, charts_dir, cache, pkg, root) for name in names}
-    rendered = [name for name in names if not hits[name].is_dir()]
-    worker = chart_worker(background, root) if background is not None and rendered else early
-    made = _render_all(rendered, charts_dir, pkg, root, worker)
     for name in names:
         if name in made:
             _store(hits[name], made[name])
