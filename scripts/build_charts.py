@@ -164,10 +164,7 @@ def input_key(
     """
     charts_dir = root / "charts"
     module_path = charts_dir / f"{name}.py"
-    try:
-        imported = fingerprint.local_imports(ast.parse(module_src), root, module_path)
-    except SyntaxError:
-        imported = set()  # _declared_tables reports it, with the line
+    imported = fingerprint.source_imports(module_src, root, module_path)
     theme = (charts_dir / "_theme.py").resolve()
     parts = [name, fingerprint.code_digest(module_src)]
     for path in sorted(imported | {theme}):
@@ -213,8 +210,12 @@ def _fields_made(spec: object, found: set[str]) -> set[str]:
     return found
 
 
-def render_chart(name: str, module, pkg: DataPackage, module_path: Path) -> dict[str, bytes]:
-    """Build one chart's output files (name -> bytes); raise BuildError on any problem."""
+def render_chart(
+    name: str, module, pkg: DataPackage, module_path: Path, png_pool=None
+) -> dict[str, bytes]:
+    """Build one chart's output files (name -> bytes); raise BuildError on any problem.
+
+    png_pool: an executor to draw the PNG in (an idle second process); else a thread here."""
     import altair as alt
     import pandas as pd
 
@@ -297,7 +298,9 @@ def render_chart(name: str, module, pkg: DataPackage, module_path: Path) -> dict
     sources = sorted(set(plotted["source_id"]))
     card = (title.strip(), source_line(sources, pkg.sources))
     narrow_base = _narrow_spec(module, pkg, tables, module_path, base)
-    files, variants, dark_classes, controls = _render_static(base, module_path, card, narrow_base)
+    files, variants, dark_classes, controls = _render_static(
+        base, module_path, card, narrow_base, png_pool
+    )
     table = plotted.drop(columns=[c for c in plotted.columns if c.startswith("_")])
     buf = io.StringIO()
     table.to_csv(buf, index=False, lineterminator="\n")
@@ -354,7 +357,11 @@ DARK_PREFIX = {"fill": "df", "stroke": "ds", "stop-color": "dc"}
 
 
 def _render_static(
-    base: dict, module_path: Path, card: tuple[str, str], narrow_base: dict | None = None
+    base: dict,
+    module_path: Path,
+    card: tuple[str, str],
+    narrow_base: dict | None = None,
+    png_pool=None,
 ) -> tuple[dict[str, bytes], dict, list, list]:
     """Render the images and live specs of every layout and theme; return (files, variants,
     dark colour classes, what-if controls). card is (title, source line) of the download;
@@ -403,7 +410,7 @@ def _render_static(
     files["chart.svg"] = card_svg(light_svg, *card).encode()
     # Drawn at least 1200 px wide, the size social cards need for their large image.
     scale = max(1.0, (CARD_WIDTH + 0.5) / _svg_size(files["chart.svg"])[0])
-    png = _pool().submit(_png, files["chart.svg"], module_path, scale)
+    png = (png_pool or _pool()).submit(_png, files["chart.svg"], module_path, scale)
     dark_svg = svg(dark)
     files["dark.svg"] = dark_svg.encode()
     vega_light = to_vega(light)
@@ -974,12 +981,12 @@ def _cache_entry(name: str, charts_dir: Path, cache: Path, pkg: DataPackage, roo
     return cache / name / input_key(name, src, tables, pkg, root)
 
 
-def _render(name: str, charts_dir: Path, pkg: DataPackage) -> dict[str, bytes]:
+def _render(name: str, charts_dir: Path, pkg: DataPackage, png_pool=None) -> dict[str, bytes]:
     """Import a chart module afresh and render it; errors point at the module's own line."""
     module_path = charts_dir / f"{name}.py"
     try:
         module = _fresh_import(charts_dir, name)
-        return render_chart(name, module, pkg, module_path)
+        return render_chart(name, module, pkg, module_path, png_pool)
     except BuildError as err:
         raise _locate(err, module_path.read_bytes()) from None
 
@@ -1075,6 +1082,8 @@ def _render_all(
     The second process first writes the Vega runtime if it is missing (two seconds of
     vl-convert), then takes charts from the end of the list while this one works from the
     front; a chart it has not started is taken back, so neither waits on the other's queue."""
+    if len(names) == 1 and worker:  # one chart (its module was edited): the PNG goes there
+        return {names[0]: _render(names[0], charts_dir, pkg, png_pool=worker)}
     if len(names) < (PARALLEL_FROM_WARM if worker else PARALLEL_FROM):
         return {name: _render(name, charts_dir, pkg) for name in names}
     out: dict[str, dict[str, bytes]] = {}

@@ -19,6 +19,7 @@ from pathlib import Path
 from markdown import Extension
 from markdown.preprocessors import Preprocessor
 
+from scripts import render_cache
 from scripts.build_error import BuildError
 
 EMBED = re.compile(r"\{\{\s*(chart|fig)\s+([A-Za-z0-9_]+)\s*\}\}")
@@ -141,9 +142,9 @@ class ChartEmbedPreprocessor(Preprocessor):
                 line=number,
                 expected="one of: " + ", ".join(sorted(known)),
             )
-        return figure_html(
-            folder, self.figures()["sources"], f"{prefix}charts/{name}/", self._page_url()
-        )
+        sources = self.figures()["sources"]
+        render_cache.note(self.generated / "figures.json", sources, "sources")
+        return figure_html(folder, sources, f"{prefix}charts/{name}/", self._page_url())
 
     def _page_url(self) -> str | None:
         """The page's absolute address, when MkDocs knows the site's URL."""
@@ -161,6 +162,10 @@ class ChartEmbedPreprocessor(Preprocessor):
             close = sorted(k for k in data["figures"] if k.split("_")[0] == ident.split("_")[0])
             hint = ("similar ids: " + ", ".join(close[:8])) if close else "an id from a data/ table"
             raise BuildError(page, f"unknown figure '{ident}'", line=number, expected=hint)
+        path = self.generated / "figures.json"
+        render_cache.note(path, row, "figures", ident)
+        render_cache.note(path, data["sources"].get(row["source_id"]), "sources", row["source_id"])
+        render_cache.note(path, data["units"], "units")
         return fig_html(ident, row, data["sources"], data["units"])
 
 
@@ -198,18 +203,22 @@ def fig_html(ident: str, row: dict, sources: dict, units: dict) -> str:
 KEYS = "Arrow keys: step through the values. Home, End: first, last. Enter: the data table."
 
 
+def _read(path: Path) -> str:
+    data = path.read_bytes()
+    render_cache.note(path, data)
+    return data.decode("utf-8")
+
+
 def figure_html(folder: Path, sources: dict, base: str, page_url: str | None = None) -> str:
     """Return the <figure> for one built chart; base is the URL of its files from the page,
     page_url the page's absolute address (for the citation) when the site's URL is known."""
-    meta = json.loads((folder / "figure.json").read_text(encoding="utf-8"))
+    meta = json.loads(_read(folder / "figure.json"))
     name, title = meta["name"], meta["title"]
     anchor = f"chart-{name}"
     layouts = [v for v in ("wide", "narrow") if v in meta.get("variants", {"wide": {}})]
     statics = "".join(
         f'<div class="chart__static chart__static--{v}" aria-hidden="true" data-search-exclude>'
-        + (folder / ("inline.svg" if v == "wide" else f"inline-{v}.svg")).read_text(
-            encoding="utf-8"
-        )
+        + _read(folder / ("inline.svg" if v == "wide" else f"inline-{v}.svg"))
         + "</div>"
         for v in layouts
     )

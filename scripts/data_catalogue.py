@@ -34,6 +34,7 @@ from urllib.parse import quote
 from markdown import Extension
 from markdown.preprocessors import Preprocessor
 
+from scripts import render_cache
 from scripts.build_error import BuildError
 from scripts.chart_embed import FENCE, format_value
 
@@ -114,7 +115,9 @@ class Catalogue:
         path = self.generated / rel
         if not path.exists():
             raise BuildError(str(path), "not built", expected="python -m scripts.build_charts")
-        return path.read_text(encoding="utf-8")
+        data = path.read_bytes()
+        render_cache.note(path, data)
+        return data.decode("utf-8")
 
     @property
     def package(self) -> dict:

@@ -54,8 +54,12 @@ def _code_digest(src: bytes | str, drop: frozenset[str]) -> str:
 
 def local_imports(tree: ast.AST, root: Path, here: Path | None = None) -> set[Path]:
     """Return the project files (under root) that this code imports, followed transitively."""
+    return _follow(_direct_imports(tree, root, here), root)
+
+
+def _follow(direct: set[Path] | frozenset[Path], root: Path) -> set[Path]:
     found: set[Path] = set()
-    todo = [_direct_imports(tree, root, here)]
+    todo = [direct]
     while todo:
         for path in todo.pop():
             if path not in found:
@@ -67,8 +71,17 @@ def local_imports(tree: ast.AST, root: Path, here: Path | None = None) -> set[Pa
 _IMPORTS: dict[tuple[Path, str], frozenset[Path]] = {}
 
 
+def source_imports(src: bytes, root: Path, here: Path) -> set[Path]:
+    """local_imports of the code src (the file here), parsed once per text; none if it does not
+    parse (the import fails and says where)."""
+    return _follow(_source_imports(src, root, here), root)
+
+
 def _file_imports(path: Path, root: Path) -> frozenset[Path]:
-    src = path.read_bytes()
+    return _source_imports(path.read_bytes(), root, path)
+
+
+def _source_imports(src: bytes, root: Path, path: Path) -> frozenset[Path]:
     memo = (path, sha(src))
     if memo not in _IMPORTS:
         try:

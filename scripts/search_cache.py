@@ -14,10 +14,19 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import re
 from importlib.metadata import version
 from pathlib import Path
 
 _MEMORY: dict[str, list[dict]] = {}  # key -> entries, across `mkdocs serve` rebuilds
+# A chart's static images (scripts/chart_embed.py): marked data-search-exclude, which Material's
+# parser skips after reading every tag of the SVG (most of a chart page's HTML). They hold no
+# <div>, so the first </div> closes them.
+STATIC_CHART = re.compile(
+    r'<div class="chart__static chart__static--[a-z]+" aria-hidden="true" '
+    r"data-search-exclude>.*?</div>",
+    re.S,
+)
 
 
 def _toc(items) -> list:
@@ -59,7 +68,13 @@ def remember(index, cache: Path) -> set[str]:
                 entries = None
         if entries is None:
             before = len(index.entries)
-            original(page)
+            content = page.content
+            if content:  # what the parser would skip anyway, not parsed at all
+                page.content = STATIC_CHART.sub("", content)
+            try:
+                original(page)
+            finally:
+                page.content = content
             entries = copy.deepcopy(index.entries[before:])
             del index.entries[before:]
             cache.mkdir(parents=True, exist_ok=True)

@@ -316,3 +316,69 @@ def test_the_search_index_after_a_page_edit_equals_a_clean_build(tmp_path):
     shutil.copytree(root, clean, ignore=shutil.ignore_patterns(".cache", "site", ".build"))
     assert run_build(clean).returncode == 0
     assert (clean / "site" / "search" / "search_index.json").read_bytes() == incremental
+
+
+SERVE_TWICE = """
+import shutil, sys
+from pathlib import Path
+
+from mkdocs.commands.build import build
+from mkdocs.config import load_config
+
+
+def main(site, path, old, new):
+    config = load_config(config_file="mkdocs.yml", site_dir=site)
+    config.plugins.on_startup(command="serve", dirty=False)
+    build(config, serve_url="http://127.0.0.1:8000/")
+    shutil.copytree(site, site + "-before")
+    edited = Path(path)
+    edited.write_text(edited.read_text(encoding="utf-8").replace(old, new, 1), encoding="utf-8")
+    build(load_config(config_file="mkdocs.yml", site_dir=site), serve_url="http://127.0.0.1:8000/")
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])
+"""
+
+
+def test_under_serve_a_page_stating_a_figure_shows_its_new_value(tmp_path):
+    """Under `mkdocs serve` a page is converted again only when what it read changed
+    (scripts/render_cache.py): after a CSV edit, the page that states the edited figure in its
+    prose shows the new value, and a page that states none of that table is as it was."""
+    import csv
+    import io
+    import re
+
+    from scripts.chart_embed import format_value
+
+    root = copy_project(tmp_path / "project")
+    ident = re.search(r"\{\{ fig ([a-z0-9_]+) \}\}", (root / "docs" / "fee-flows.md").read_text())
+    ident = ident.group(1)
+    table = next(p for p in sorted((root / "data").glob("*.csv")) if f"\n{ident}," in p.read_text())
+    line = next(x for x in table.read_text().splitlines() if x.startswith(f"{ident},"))
+    header = table.read_text().splitlines()[0].split(",")
+    cells = next(csv.reader([line]))
+    cells[header.index("value")] = "13579"
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="").writerow(cells)
+    units = json.loads((ROOT / "docs" / "generated" / "figures.json").read_text())["units"]
+    shown = format_value("13579", cells[header.index("unit")], units)
+
+    driver = tmp_path / "serve_twice.py"
+    driver.write_text(SERVE_TWICE)
+    site = tmp_path / "site"
+    env = {**os.environ, "PYTHONPATH": str(root), "NO_MKDOCS_2_WARNING": "1"}
+    run = subprocess.run(
+        [sys.executable, str(driver), str(site), str(table), line, buf.getvalue()],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    before = Path(f"{site}-before")
+    assert shown not in (before / "fee-flows" / "index.html").read_text()
+    assert shown in (site / "fee-flows" / "index.html").read_text(), f"{ident} still stale"
+    glossary = "glossary/index.html"
+    assert (site / glossary).read_bytes() == (before / glossary).read_bytes()
