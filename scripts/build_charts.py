@@ -143,6 +143,12 @@ ORCHESTRATION = frozenset(
         "_store",
         "StaticCache",
         "_render_all",
+        "_worker_start",
+        "_new_worker",
+        "_exit_with_parent",
+        "warm",
+        "chart_worker",
+        "_pool",
         "_locate",
         "_declared_tables",
         "sync",
@@ -1075,9 +1081,19 @@ def _new_worker(root: Path):
     return ProcessPoolExecutor(
         max_workers=1,
         mp_context=multiprocessing.get_context("spawn"),  # vl-convert's threads do not fork
-        initializer=sys.path.insert,
-        initargs=(0, str(root)),
+        initializer=_worker_start,
+        initargs=(str(root),),
     )
+
+
+def _worker_start(root: str) -> None:
+    """In the second process, first: find the project's modules; leave Ctrl+C to the process
+    that started it, which stops this one when it is done (else the terminal shows this one's
+    traceback as `mkdocs serve` stops)."""
+    import signal
+
+    sys.path.insert(0, root)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def warm() -> None:

@@ -171,6 +171,14 @@ def on_build_error(error) -> None:
     _state["jobs"]["idle"].set()
 
 
+def on_shutdown() -> None:
+    """Stop the warm chart process with the server (it would exit anyway, but its queues would
+    be left behind: Python warns of leaked semaphores as `mkdocs serve` stops)."""
+    held = _state["jobs"].get("chart_worker")
+    if held:
+        held[1].shutdown(wait=True, cancel_futures=True)
+
+
 def on_env(env, config, files):
     env.bytecode_cache = _BytecodeCache(Path(config.config_file_path).parent / ".cache" / "jinja")
     return env

@@ -382,3 +382,52 @@ def test_under_serve_a_page_stating_a_figure_shows_its_new_value(tmp_path):
     assert shown in (site / "fee-flows" / "index.html").read_text(), f"{ident} still stale"
     glossary = "glossary/index.html"
     assert (site / glossary).read_bytes() == (before / glossary).read_bytes()
+
+
+def test_ctrl_c_stops_serve_quietly_and_completely(tmp_path):
+    """Ctrl+C in the terminal (SIGINT to the whole process group) stops `mkdocs serve` and the
+    chart process it keeps warm, with no traceback or warning on the way out."""
+    import signal
+    import threading
+    import time
+
+    from scripts.serve_latency import _free_port
+
+    root = copy_project(tmp_path / "project")
+    env = {**os.environ, "PYTHONPATH": str(root), "NO_MKDOCS_2_WARNING": "1"}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "mkdocs", "serve", "--dev-addr", f"127.0.0.1:{_free_port()}"],
+        cwd=root,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # a process group of its own, as a terminal gives it
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    lines: list[str] = []
+    threading.Thread(target=lambda: lines.extend(server.stderr), daemon=True).start()
+    end = time.monotonic() + 300
+    while not any("Serving on" in x for x in lines) and time.monotonic() < end:
+        time.sleep(0.2)
+    time.sleep(3)  # the warm chart process is up
+    os.killpg(server.pid, signal.SIGINT)
+    assert server.wait(timeout=60) is not None
+    left = []
+    for _ in range(100):  # a notebook kernel notices its parent has gone within a few seconds
+        time.sleep(0.1)
+        left = [p.name for p in Path("/proc").glob("[0-9]*") if _group_of(p) == server.pid]
+        if not left:
+            break
+    log = "".join(lines)
+    assert "Shutting down" in log, log[-2000:]
+    assert "Traceback" not in log and "Exception ignored" not in log, log[-3000:]
+    assert "leaked" not in log, log[-2000:]
+    assert not left, [Path(f"/proc/{p}/cmdline").read_bytes()[:200] for p in left]
+
+
+def _group_of(proc: Path) -> int | None:
+    try:
+        return int(proc.joinpath("stat").read_text().rsplit(")", 1)[1].split()[2])
+    except (OSError, IndexError, ValueError):
+        return None
