@@ -226,6 +226,7 @@ def render_chart(
     drawn: a folder of images already drawn, by what they were drawn from (StaticCache)."""
     import altair as alt
     import pandas as pd
+    from altair.utils import schemapi
 
     doc = (module.__doc__ or "").strip()
     if not doc:
@@ -252,14 +253,22 @@ def render_chart(
             field="chart",
             expected="def chart(data) -> alt.Chart",
         )
-    try:
-        chart = module.chart(frames(pkg, tables, module_path))
-    except BuildError:
-        raise
-    except Exception as err:
-        raise BuildError(
-            _rel(module_path), f"chart() raised {err!r}", line=_tb_line(err, module_path)
-        ) from err
+
+    def call(checked: bool):
+        # Altair checks every part of a chart as it is made ("debug mode"): a third of a
+        # chart's spec time. The whole spec is checked once below; only when that fails is the
+        # chart made again part by part, for the line that caused it.
+        try:
+            with schemapi.debug_mode(checked):
+                return module.chart(frames(pkg, tables, module_path))
+        except BuildError:
+            raise
+        except Exception as err:
+            raise BuildError(
+                _rel(module_path), f"chart() raised {err!r}", line=_tb_line(err, module_path)
+            ) from err
+
+    chart = call(checked=False)
     if not isinstance(chart, alt.TopLevelMixin):
         raise BuildError(
             _rel(module_path),
@@ -286,6 +295,7 @@ def render_chart(
     try:
         base = chart.to_dict(validate=True)
     except Exception as err:
+        call(checked=True)  # raises with the line, if a part is invalid in itself
         raise BuildError(
             _rel(module_path),
             f"not a valid Vega-Lite spec: {err}".split("\n")[0],
@@ -486,6 +496,8 @@ def _narrow_spec(module, pkg, tables, module_path: Path, base: dict) -> dict | N
     fewer annotations). Its data must be the same rows; the page's table and CSV stay one."""
     import inspect
 
+    from altair.utils import schemapi
+
     try:
         takes_layout = "layout" in inspect.signature(module.chart).parameters
     except (TypeError, ValueError):
@@ -493,7 +505,8 @@ def _narrow_spec(module, pkg, tables, module_path: Path, base: dict) -> dict | N
     if not takes_layout:
         return None
     try:
-        narrow = module.chart(frames(pkg, tables, module_path), layout="narrow")
+        with schemapi.debug_mode(False):  # the whole spec is checked by to_dict
+            narrow = module.chart(frames(pkg, tables, module_path), layout="narrow")
         spec = _no_nan(narrow.to_dict(validate=True))
     except Exception as err:
         raise BuildError(

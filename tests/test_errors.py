@@ -140,6 +140,10 @@ MISSING_FIELD = (
     "        x='period:O',\n        y='valeu:Q',\n        tooltip=['value:Q'],\n    )\n"
 )
 NO_CHART = "def chart(data):\n" + ROWS + "    return None\n"
+INVALID_PROPERTY = (  # Altair reports it when the whole spec is checked; the line is found after
+    "def chart(data):\n" + ROWS + "    bars = alt.Chart(df).mark_bar(opacity='high')\n"
+    "    return bars.encode(x='period:O', y='value:Q', tooltip=['value:Q'])\n"
+)
 UNKNOWN_TABLE = "TABLES = ('nev_market_anual',)\n\n\ndef chart(data):\n    return None\n"
 UNKNOWN_SOURCE = (
     "def chart(data):\n" + ROWS + "    df = df.assign(source_id='nope')\n"
@@ -200,6 +204,8 @@ CASES = [
      C, 12, "chart", "chart() raised ValueError"),
     ("chart_missing_field", lambda r: chart(r, IMPORTS + MISSING_FIELD),
      C, 14, "valeu", "the data lacks"),
+    ("chart_invalid_property", lambda r: chart(r, IMPORTS + INVALID_PROPERTY),
+     C, 12, "chart", "invalid value for `opacity`"),
     ("chart_returns_none", lambda r: chart(r, IMPORTS + NO_CHART),
      C, 12, "chart", "returned NoneType"),
     ("chart_unknown_table", lambda r: chart(r, UNKNOWN_TABLE), C, 5, "TABLES", "nev_market_anual"),
