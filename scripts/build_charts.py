@@ -151,6 +151,7 @@ ORCHESTRATION = frozenset(
         "_pool",
         "_locate",
         "_declared_tables",
+        "_parse_tables",
         "sync",
         "main",
     }
@@ -1236,10 +1237,18 @@ def _locate(err: BuildError, src: bytes) -> BuildError:
     return BuildError(err.file, err.problem, line=line, field=field, expected=expected)
 
 
+_TABLES: dict[tuple[Path, str], tuple[str, ...]] = {}  # parsing is the slow part: once per text
+
+
 def _declared_tables(src: bytes, path: Path) -> tuple[str, ...]:
     """Read TABLES without importing the module, so a cache hit costs no import."""
-    import ast
+    memo = (path, fingerprint.sha(src))
+    if memo not in _TABLES:
+        _TABLES[memo] = _parse_tables(src, path)
+    return _TABLES[memo]
 
+
+def _parse_tables(src: bytes, path: Path) -> tuple[str, ...]:
     try:
         tree = ast.parse(src)
     except SyntaxError as err:
