@@ -317,7 +317,7 @@ def render_chart(
     sources = sorted(set(plotted["source_id"]))
     card = (title.strip(), source_line(sources, pkg.sources))
     narrow_base = _narrow_spec(module, pkg, tables, module_path, base)
-    static = StaticCache(drawn, name, base, narrow_base, card) if drawn else None
+    static = StaticCache(drawn, module_path, base, narrow_base, card) if drawn else None
     held = static.get() if static else None
     if held is None:
         held = _render_static(base, module_path, card, narrow_base, png_pool)
@@ -357,11 +357,12 @@ class StaticCache:
     versions. A table edit changes a chart's input key even where the rows it plots did not
     change; such a chart then costs its spec, not its drawing (about two thirds of its time)."""
 
-    def __init__(self, folder: Path, name: str, base: dict, narrow: dict | None, card) -> None:
+    def __init__(
+        self, folder: Path, module_path: Path, base: dict, narrow: dict | None, card
+    ) -> None:
+        name = module_path.stem
         code = fingerprint.code_digest(Path(__file__).read_bytes(), drop=ORCHESTRATION)
-        theme = fingerprint.code_digest(
-            (Path(__file__).parent.parent / "charts" / "_theme.py").read_bytes()
-        )
+        theme = fingerprint.code_digest((module_path.parent / "_theme.py").read_bytes())
         key = fingerprint.sha(name, dumps([base, narrow, list(card)]), code, theme, _versions())
         self.path = folder / name / key[:20]
 
