@@ -133,6 +133,7 @@ ORCHESTRATION = frozenset(
         "_rel",
         "_versions",
         "input_key",
+        "_drawing_code",
         "figures",
         "vega_runtime",
         "_runtime_path",
@@ -158,6 +159,11 @@ ORCHESTRATION = frozenset(
 )
 
 
+def _drawing_code() -> str:
+    """This module's rendering code, by meaning (not the orchestration): part of every key."""
+    return fingerprint.code_digest(Path(__file__).read_bytes(), drop=ORCHESTRATION)
+
+
 def input_key(
     name: str, module_src: bytes, tables: tuple[str, ...], pkg: DataPackage, root: Path = ROOT
 ) -> str:
@@ -178,7 +184,7 @@ def input_key(
     for path in sorted(imported | {theme}):
         if path != module_path.resolve():
             parts += [path.name, fingerprint.code_digest(path.read_bytes())]
-    parts.append(fingerprint.code_digest(Path(__file__).read_bytes(), drop=ORCHESTRATION))
+    parts.append(_drawing_code())
     parts += [t + fingerprint.table_digest(pkg, t) for t in sorted(tables)]
     parts.append(json.dumps(sorted(pkg.sources)))
     parts.append(_versions())
@@ -361,7 +367,7 @@ class StaticCache:
         self, folder: Path, module_path: Path, base: dict, narrow: dict | None, card
     ) -> None:
         name = module_path.stem
-        code = fingerprint.code_digest(Path(__file__).read_bytes(), drop=ORCHESTRATION)
+        code = _drawing_code()
         theme = fingerprint.code_digest((module_path.parent / "_theme.py").read_bytes())
         key = fingerprint.sha(name, dumps([base, narrow, list(card)]), code, theme, _versions())
         self.path = folder / name / key[:20]
