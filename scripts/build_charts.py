@@ -36,7 +36,7 @@ import threading
 import time
 from pathlib import Path
 
-from scripts import build_notebooks, derived_figures, fingerprint
+from scripts import build_notebooks, derived_figures, fingerprint, vega_lite_schema
 from scripts.build_error import BuildError
 from scripts.load_data import DataPackage, load_package
 
@@ -300,7 +300,7 @@ def render_chart(
             expected="ids from data/sources.csv",
         )
     try:
-        base = chart.to_dict(validate=True)
+        base = vega_lite_schema.to_spec(chart)
     except Exception as err:
         call(checked=True)  # raises with the line, if a part is invalid in itself
         raise BuildError(
@@ -513,9 +513,9 @@ def _narrow_spec(module, pkg, tables, module_path: Path, base: dict) -> dict | N
     if not takes_layout:
         return None
     try:
-        with schemapi.debug_mode(False):  # the whole spec is checked by to_dict
+        with schemapi.debug_mode(False):  # the whole spec is checked by to_spec
             narrow = module.chart(frames(pkg, tables, module_path), layout="narrow")
-        spec = _no_nan(narrow.to_dict(validate=True))
+        spec = _no_nan(vega_lite_schema.to_spec(narrow))
     except Exception as err:
         raise BuildError(
             _rel(module_path),
@@ -1118,11 +1118,14 @@ def _worker_start(root: str) -> None:
 
 
 def warm() -> None:
-    """Pay a process's first-chart costs now: the imports, Vega's and the fonts' first load."""
+    """Pay a process's first-chart costs now: the imports, the schema's validator, Vega's and
+    the fonts' first load."""
     _exit_with_parent()
     import altair  # noqa: F401
     import pandas  # noqa: F401
     import vl_convert as vlc
+
+    vega_lite_schema.validator()
 
     spec = {"mark": "text", "encoding": {"text": {"value": "warm"}}, "data": {"values": [{}]}}
     vlc.svg_to_png(vlc.vega_to_svg(vlc.vegalite_to_vega(spec)))

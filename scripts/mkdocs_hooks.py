@@ -35,6 +35,8 @@ from jinja2 import FileSystemBytecodeCache
 from mkdocs.structure.files import File, Files
 from mkdocs.structure.toc import get_toc
 
+from scripts import table_wrap
+
 _state = {"serving": False, "dates": None, "jobs": {"idle": threading.Event()}}
 _TEMPLATES: dict = {}  # compiled Jinja templates, kept across `mkdocs serve` rebuilds
 
@@ -174,7 +176,7 @@ def on_pre_page(page, config, files):
 def _render_notebook(page, config, files) -> None:
     """Page.render for a notebook: the HTML the build step rendered, not Markdown."""
     rendered = json.loads(Path(f"{page.file.abs_src_path}.page.json").read_text(encoding="utf-8"))
-    page.content = rendered["content"]
+    page.content = table_wrap.wrap_tables(rendered["content"])
     page.toc = get_toc(rendered["toc_tokens"])
     if rendered.get("title"):
         page.title = rendered["title"]

@@ -103,6 +103,34 @@ def test_the_pages_scrollbars_and_canvas_follow_the_palette(watched):
     page.wait_for_function(f"{scheme} === 'light'", timeout=5000)
 
 
+def _material_not_started(page) -> bool:
+    page.wait_for_load_state("networkidle")
+    return page.evaluate("() => typeof document$") == "undefined"
+
+
+def test_a_palette_click_before_material_has_started_switches_the_scheme(watched):
+    # The click is the page's first interaction: Material is fetched by it and, once started,
+    # must apply the choice the reader already made (overrides/partials/material-on-demand.html).
+    page = watched.page
+    page.goto(watched.base)
+    assert _material_not_started(page)
+    _toggle_scheme(page)
+    page.wait_for_function("() => document.body.dataset.mdColorScheme === 'slate'", timeout=5000)
+    page.reload()  # and Material stored it, as for any choice
+    page.wait_for_function("() => document.body.dataset.mdColorScheme === 'slate'", timeout=5000)
+
+
+def test_the_search_shortcut_as_the_first_key_opens_search(watched):
+    page = watched.page
+    page.goto(watched.base)
+    assert _material_not_started(page)
+    page.keyboard.press("/")
+    page.wait_for_function(
+        "() => document.activeElement && document.activeElement.matches('input.md-search__input')",
+        timeout=5000,
+    )
+
+
 def test_instant_navigation_renders_charts_on_both_pages(watched):
     page = watched.page
     page.goto(watched.base)

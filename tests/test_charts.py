@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import copy
 import json
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import altair
 import jsonschema
 import pytest
 
-from scripts import build_charts
+from scripts import build_charts, vega_lite_schema
 from scripts.build_error import BuildError
 from scripts.load_data import load_package
 
@@ -45,6 +46,51 @@ def test_there_are_charts():
 def test_spec_validates_against_vega_lite_schema(built, name):
     spec = json.loads(built[name]["spec.vl.json"])
     jsonschema.Draft7Validator(SCHEMA).validate(spec)
+
+
+def _views(node: object):
+    """Every single view (a dict with a mark) in a spec, layers and panels included."""
+    if isinstance(node, dict):
+        if "mark" in node:
+            yield node
+        for value in node.values():
+            yield from _views(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _views(value)
+
+
+def _set_mark(view: dict, **props) -> None:
+    mark = view["mark"] if isinstance(view["mark"], dict) else {"type": view["mark"]}
+    view["mark"] = {**mark, **props}
+
+
+def _misspell_a_type(spec: dict) -> None:
+    view = next(v for v in _views(spec) if any("type" in c for c in v.get("encoding", {}).values()))
+    channel = next(c for c in view["encoding"].values() if "type" in c)
+    channel["type"] = "quantitativ"
+
+
+BREAKS = {
+    "an unknown top-level property": lambda spec: spec.update(widht=300),
+    "a mark property of the wrong type": lambda spec: _set_mark(next(_views(spec)), opacity="high"),
+    "a mark that does not exist": lambda spec: _set_mark(next(_views(spec)), type="bra"),
+    "an encoding type that does not exist": _misspell_a_type,
+}
+
+
+@pytest.mark.parametrize("name", CHARTS)
+def test_the_fast_schema_check_agrees_with_jsonschema(built, name):
+    # The build takes its verdict from jsonschema-rs (scripts/vega_lite_schema.py): it must
+    # accept what jsonschema accepts and reject what jsonschema rejects, deep in layers too.
+    reference = jsonschema.Draft7Validator(SCHEMA)
+    spec = json.loads(built[name]["spec.vl.json"])
+    assert reference.is_valid(spec) and vega_lite_schema.is_valid(spec)
+    for what, breaks in BREAKS.items():
+        broken = copy.deepcopy(spec)
+        breaks(broken)
+        assert not reference.is_valid(broken), f"not a break: {what}"
+        assert not vega_lite_schema.is_valid(broken), f"the fast check accepts {what}"
 
 
 @pytest.mark.parametrize("name", CHARTS)

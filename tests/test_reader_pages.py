@@ -20,6 +20,11 @@ from tests.conftest import READER_MODES, open_page, site_pages
 pytestmark = pytest.mark.browser
 
 PAGES = site_pages()
+# A table's scroll box (scripts/table_wrap.py; Material's own box inside it, once its script has
+# started, does not scroll) or a notebook's output cell.
+SCROLL_BOXES = (
+    ".md-typeset__scrollwrap:not(.md-typeset__table > *), .jupyter-wrapper .jp-RenderedHTML"
+)
 
 
 def _html_path(site: Path, path: str) -> Path:
@@ -115,7 +120,7 @@ def test_a_table_wider_than_a_phone_scrolls_from_the_keyboard(browser, server, p
         page = w.page
         page.wait_for_load_state("load")
         page.wait_for_timeout(100)  # tables.js looks one frame after Material wraps tables
-        boxes = page.locator(".md-typeset__scrollwrap, .jupyter-wrapper .jp-RenderedHTML")
+        boxes = page.locator(SCROLL_BOXES)
         wide = [
             i
             for i in range(boxes.count())
@@ -145,10 +150,9 @@ def test_a_table_that_fits_is_no_tab_stop_once_the_reader_reaches_it(browser, se
         page = w.page
         page.wait_for_load_state("load")
         wrong = page.evaluate(
-            """async () => {
+            """async (sel) => {
               const drawn = () =>
                 new Promise((r) => requestAnimationFrame(() => setTimeout(r, 50)));
-              const sel = ".md-typeset__scrollwrap, .jupyter-wrapper .jp-RenderedHTML";
               const wrong = new Set();
               for (let y = 0; y < document.documentElement.scrollHeight; y += innerHeight / 2) {
                 scrollTo({ top: y, behavior: "instant" });
@@ -165,7 +169,8 @@ def test_a_table_that_fits_is_no_tab_stop_once_the_reader_reaches_it(browser, se
                 }
               }
               return [...wrong];
-            }"""
+            }""",
+            SCROLL_BOXES,
         )
         assert not wrong, f"tables whose Tab stop does not match whether they scroll: {wrong}"
     finally:
@@ -307,6 +312,47 @@ def test_no_console_errors_and_nothing_leaves_localhost(browser, server, path):
         page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
         page.wait_for_load_state("networkidle")
         assert not w.offsite, f"requests left 127.0.0.1: {w.offsite}"
+        assert not w.errors, f"console errors: {w.errors}"
+    finally:
+        context.close()
+
+
+# What a reader sees on arrival: every block's box in the content.
+_BOXES = """() => [
+  ...document.querySelectorAll(".md-content :is(h1, h2, h3, p, figure, table, li)"),
+]
+  .map((e) => e.getBoundingClientRect())
+  .map((r) => [r.x, r.y, r.width, r.height].map(Math.round))"""
+
+
+@pytest.mark.parametrize("width", [375, 1280])
+@pytest.mark.parametrize("path", PAGES)
+def test_material_starts_on_the_first_interaction_and_nothing_moves(browser, server, path, width):
+    # Material's script was a third of a phone's main-thread time on arrival; it is fetched when
+    # the reader first moves, touches, types or scrolls, and what it changes must not move text.
+    context, w = open_page(browser, server, path, width)
+    try:
+        page = w.page
+        page.wait_for_load_state("networkidle")
+        fetched = "() => performance.getEntriesByType('resource').map((e) => e.name)"
+        assert not [u for u in page.evaluate(fetched) if "/javascripts/bundle." in u]
+        assert page.evaluate("() => typeof document$") == "undefined"
+        before = page.evaluate(_BOXES)
+        page.mouse.move(width // 2, 450)
+        page.wait_for_function("() => typeof document$ !== 'undefined'", timeout=10000)
+        tables = page.locator(".md-typeset__scrollwrap:not(.md-typeset__table > *)").count()  # ours
+        # Material has started once it has wrapped every table (a no-op box: table_wrap.py).
+        page.wait_for_function(
+            "n => document.querySelectorAll('.md-typeset__table > .md-typeset__scrollwrap')"
+            ".length === n",
+            arg=tables,
+            timeout=10000,
+        )
+        page.evaluate("() => new Promise((done) => requestAnimationFrame(() => setTimeout(done)))")
+        after = page.evaluate(_BOXES)
+        assert len(before) == len(after), "blocks came or went"
+        moved = [(i, a, b) for i, (a, b) in enumerate(zip(before, after, strict=True)) if a != b]
+        assert not moved, f"boxes moved: {moved[:5]}"
         assert not w.errors, f"console errors: {w.errors}"
     finally:
         context.close()

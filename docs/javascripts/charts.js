@@ -364,6 +364,7 @@
     forgetDetached();
     enhance(document);
   };
-  if (typeof document$ !== "undefined") document$.subscribe(start);
-  else document.addEventListener("DOMContentLoaded", start);
+  // This page now, and each page instant navigation brings (overrides/partials/material-on-demand.html).
+  if (window.__onPage) window.__onPage(start);
+  else document.addEventListener("DOMContentLoaded", start, { once: true });
 })();

@@ -7,7 +7,7 @@
 // drawn, it is measured like any other.
 (() => {
   "use strict";
-  const BOXES = ".md-typeset__scrollwrap, .jupyter-wrapper .jp-RenderedHTML";
+  const BOXES = ".md-typeset__scrollwrap:not(.md-typeset__table > *), .jupyter-wrapper .jp-RenderedHTML";
   // The blocks site.css draws only when the reader nears them.
   const LAZY = ".md-typeset .catalogue, .jupyter-wrapper .jp-RenderedHTML";
 
@@ -86,6 +86,7 @@
       }
     });
   };
-  if (typeof document$ !== "undefined") document$.subscribe(start);
-  else document.addEventListener("DOMContentLoaded", start);
+  // This page now, and each page instant navigation brings (overrides/partials/material-on-demand.html).
+  if (window.__onPage) window.__onPage(start);
+  else document.addEventListener("DOMContentLoaded", start, { once: true });
 })();
