@@ -3,7 +3,7 @@
 For every chart module it writes, under docs/generated/charts/<name>/:
   spec.vl.json            the Vega-Lite spec (light theme), for anyone who wants to remix it
   light.vg.json/dark.vg.json  the spec compiled to Vega, so browsers never need Vega-Lite
-  light.svg/dark.svg      the static image in each theme (what readers see first, JS or not)
+  light.svg               the static image (light; the page inlines one SVG for both themes)
   chart.png               the light image as PNG (download, social cards)
   data.csv                exactly the plotted rows
   figure.json             what the page embed needs: title, description, sources, table
@@ -470,11 +470,15 @@ def _render_static(
     # Drawn at least 1200 px wide, the size social cards need for their large image.
     scale = max(1.0, (CARD_WIDTH + 0.5) / _svg_size(files["chart.svg"])[0])
     png = (png_pool or _pool()).submit(_png, files["chart.svg"], module_path, scale)
-    dark_svg = svg(dark)
-    files["dark.svg"] = dark_svg.encode()
     vega_light = to_vega(light)
     files["light.vg.json"], files["dark.vg.json"] = live(light), live(dark)
-    inline, mapping, classes = _themed_svg(light_svg, dark_svg, f"{name}-w")
+    twins = _dark_twins(light, dark, base)
+    themed = _apply_dark_map(light_svg, twins, f"{name}-w") if twins else None
+    if themed is None:  # draw the dark one and compare the two, mark by mark
+        inline, mapping, classes = _themed_svg(light_svg, svg(dark), f"{name}-w")
+        twins = lambda prop, colour: mapping.get((prop, colour))  # noqa: E731
+    else:
+        inline, classes = themed
     files["inline.svg"] = inline.encode()
     width, height = _svg_size(files["light.svg"])
     variants = {"wide": {"width": width, "height": height}}
@@ -485,7 +489,8 @@ def _render_static(
     if resized or narrow_base is not None:
         n_dark = spec_for("dark", "narrow", narrow_plot)
         n_light_svg = svg(n_light)
-        themed = _apply_dark_map(n_light_svg, mapping, f"{name}-n")
+        n_twins = _dark_twins(n_light, n_dark, narrow_base or base) or twins
+        themed = _apply_dark_map(n_light_svg, n_twins, f"{name}-n")
         if themed is None:  # colours the wide image never used: render the dark one too
             narrow, _, more = _themed_svg(n_light_svg, svg(n_dark), f"{name}-n")
         else:
@@ -651,8 +656,39 @@ def _themed_svg(light: str, dark: str, prefix: str) -> tuple[str, dict, list]:
     return merged, mapping, sorted(classes)
 
 
-def _apply_dark_map(light: str, mapping: dict, prefix: str) -> tuple[str, list] | None:
-    """Theme a light SVG with the wide image's colour mapping, or None if it cannot be trusted."""
+HEX = re.compile(r"#[0-9a-fA-F]{3,8}")
+
+
+def _dark_twins(light: dict, dark: dict, base: dict):
+    """dark_of(paint property, light colour) -> its dark colour, read from the two themes'
+    configs, or None where that cannot be trusted. Both renderings come from one spec and differ
+    only in its config; where the configs differ only in colours, each light colour of the config
+    has its dark twin and every other colour stays as it is. Not when a light colour has two
+    twins, or the chart's own spec uses one (it stays in the dark rendering): the dark image is
+    then drawn and compared, as it is when the configs differ in more than colour.
+    tests/test_reader_build.py checks the result against the real dark rendering."""
+    twins: dict[str, str] = {}
+
+    def pair(a: object, b: object) -> bool:
+        if isinstance(a, dict) and isinstance(b, dict):
+            return a.keys() == b.keys() and all(pair(a[k], b[k]) for k in a)
+        if isinstance(a, list) and isinstance(b, list):
+            return len(a) == len(b) and all(pair(x, y) for x, y in zip(a, b, strict=True))
+        if isinstance(a, str) and isinstance(b, str) and HEX.fullmatch(a) and HEX.fullmatch(b):
+            return twins.setdefault(a.lower(), b) == b
+        return a == b
+
+    if not pair(light["config"], dark["config"]):
+        return None
+    own = {c.lower() for c in HEX.findall(json.dumps(base))}
+    if any(twins[c].lower() != c for c in own & twins.keys()):
+        return None
+    return lambda prop, colour: twins.get(colour.lower(), colour)
+
+
+def _apply_dark_map(light: str, dark_of, prefix: str) -> tuple[str, list] | None:
+    """Theme a light SVG by dark_of(property, light colour) -> dark colour (None: unknown), or
+    return None if a colour's dark twin is unknown or cannot be a class."""
     a = minify_svg(light, prefix)
     classes: set[tuple[str, str, str]] = set()
 
@@ -660,11 +696,13 @@ def _apply_dark_map(light: str, mapping: dict, prefix: str) -> tuple[str, list] 
         tag = m.group(0)
         extra = []
         for prop, lv in PAINT.findall(tag):
-            dv = mapping.get((prop, lv))
+            dv = dark_of(prop, lv)
             if dv is None:
                 raise KeyError((prop, lv))
             if dv != lv:
                 cls = _dark_class(prop, dv)
+                if cls is None:
+                    raise KeyError((prop, dv))
                 extra.append(cls)
                 classes.add((cls, prop, dv))
         return _add_classes(tag, extra)

@@ -33,7 +33,7 @@ def test_chart_assets_are_published(built_site):
     charts = sorted(p.name for p in (built_site / "generated" / "charts").iterdir())
     assert charts
     for name in charts:
-        for f in ("data.csv", "light.svg", "dark.svg", "light.vg.json", "dark.vg.json"):
+        for f in ("data.csv", "light.svg", "inline.svg", "light.vg.json", "dark.vg.json"):
             assert (built_site / "generated" / "charts" / name / f).stat().st_size > 0
 
 
