@@ -364,7 +364,8 @@
     forgetDetached();
     enhance(document);
   };
-  // This page now, and each page instant navigation brings (overrides/partials/material-on-demand.html).
+  // This page now, and each page instant navigation brings
+  // (overrides/partials/material-on-demand.html).
   if (window.__onPage) window.__onPage(start);
   else document.addEventListener("DOMContentLoaded", start, { once: true });
 })();

@@ -7,7 +7,9 @@
 // drawn, it is measured like any other.
 (() => {
   "use strict";
-  const BOXES = ".md-typeset__scrollwrap:not(.md-typeset__table > *), .jupyter-wrapper .jp-RenderedHTML";
+  // Ours (scripts/table_wrap.py), not the one Material puts inside it when it starts.
+  const BOXES =
+    ".md-typeset__scrollwrap:not(.md-typeset__table > *), .jupyter-wrapper .jp-RenderedHTML";
   // The blocks site.css draws only when the reader nears them.
   const LAZY = ".md-typeset .catalogue, .jupyter-wrapper .jp-RenderedHTML";
 
@@ -86,7 +88,8 @@
       }
     });
   };
-  // This page now, and each page instant navigation brings (overrides/partials/material-on-demand.html).
+  // This page now, and each page instant navigation brings
+  // (overrides/partials/material-on-demand.html).
   if (window.__onPage) window.__onPage(start);
   else document.addEventListener("DOMContentLoaded", start, { once: true });
 })();
