@@ -4,7 +4,7 @@ For every chart module it writes, under docs/generated/charts/<name>/:
   spec.vl.json            the Vega-Lite spec (light theme), for anyone who wants to remix it
   light.vg.json/dark.vg.json  the spec compiled to Vega, so browsers never need Vega-Lite
   light.svg               the static image (light; the page inlines one SVG for both themes)
-  chart.png               the light image as PNG (download, social cards)
+  chart.png               the light image as PNG (download, social cards; scripts/chart_png.py)
   data.csv                exactly the plotted rows
   figure.json             what the page embed needs: title, description, sources, table
 Plus docs/generated/figures.json (every data row, for prose references), data/ copies for
@@ -36,7 +36,7 @@ import threading
 import time
 from pathlib import Path
 
-from scripts import build_notebooks, derived_figures, fingerprint, vega_lite_schema
+from scripts import build_notebooks, chart_png, derived_figures, fingerprint, vega_lite_schema
 from scripts.build_error import BuildError
 from scripts.load_data import DataPackage, load_package
 
@@ -143,13 +143,13 @@ ORCHESTRATION = frozenset(
         "_render_in_worker",
         "_store",
         "StaticCache",
+        "drawn_svg",
         "_render_all",
         "_worker_start",
         "_new_worker",
         "_exit_with_parent",
         "warm",
         "chart_worker",
-        "_pool",
         "_locate",
         "_declared_tables",
         "_parse_tables",
@@ -225,11 +225,11 @@ def _fields_made(spec: object, found: set[str]) -> set[str]:
 
 
 def render_chart(
-    name: str, module, pkg: DataPackage, module_path: Path, png_pool=None, drawn: Path | None = None
+    name: str, module, pkg: DataPackage, module_path: Path, drawn: Path | None = None
 ) -> dict[str, bytes]:
-    """Build one chart's output files (name -> bytes); raise BuildError on any problem.
+    """Build one chart's output files (name -> bytes) but its PNG (scripts/chart_png.py);
+    raise BuildError on any problem.
 
-    png_pool: an executor to draw the PNG in (an idle second process); else a thread here.
     drawn: a folder of images already drawn, by what they were drawn from (StaticCache)."""
     import altair as alt
     import pandas as pd
@@ -326,7 +326,7 @@ def render_chart(
     static = StaticCache(drawn, module_path, base, narrow_base, card) if drawn else None
     held = static.get() if static else None
     if held is None:
-        held = _render_static(base, module_path, card, narrow_base, png_pool)
+        held = _render_static(base, module_path, card, narrow_base)
         if static:
             static.put(*held)
     files, variants, dark_classes, controls = held
@@ -348,13 +348,35 @@ def render_chart(
         "variants": variants,
         "controls": controls,
         "dark_classes": dark_classes,
-        "png": list(_png_size(files["chart.png"])),
+        "png": list(chart_png.png_size(files["chart.svg"])),
         "low_confidence": int((plotted.get("confidence") == "low").sum())
         if "confidence" in plotted
         else 0,
     }
     files["figure.json"] = dumps(meta).encode()
     return files
+
+
+def drawn_svg(spec: dict, cache: Path, keep: int = 20) -> str:
+    """vl_convert.vegalite_to_svg(spec), kept in cache by the spec and the library's version.
+    The methodology notebook draws the home page's chart with it: a rebuild after an edit to
+    data that chart does not plot then starts no Vega in the notebook's kernel (1.5 s)."""
+    text = json.dumps(spec, sort_keys=True)  # NaN and all: the key of exactly this spec
+    key = fingerprint.sha(text, fingerprint.versions("vl-convert-python"))[:24]
+    hit = cache / f"{key}.svg"
+    if hit.is_file():
+        os.utime(hit)  # recently used: kept longest
+        return hit.read_text(encoding="utf-8")
+    import vl_convert as vlc
+
+    svg = vlc.vegalite_to_svg(spec)
+    cache.mkdir(parents=True, exist_ok=True)
+    tmp = cache / f".{key}.{os.getpid()}.tmp"
+    tmp.write_text(svg, encoding="utf-8")
+    tmp.replace(hit)
+    for stale in sorted(cache.glob("*.svg"), key=lambda p: p.stat().st_mtime)[:-keep]:
+        stale.unlink(missing_ok=True)
+    return svg
 
 
 class StaticCache:
@@ -420,7 +442,6 @@ def _render_static(
     module_path: Path,
     card: tuple[str, str],
     narrow_base: dict | None = None,
-    png_pool=None,
 ) -> tuple[dict[str, bytes], dict, list, list]:
     """Render the images and live specs of every layout and theme; return (files, variants,
     dark colour classes, what-if controls). card is (title, source line) of the download;
@@ -464,12 +485,7 @@ def _render_static(
     files["spec.vl.json"] = dumps(light).encode()
     light_svg = svg(light)
     files["light.svg"] = light_svg.encode()
-    # The download image is drawn in a second thread while Vega draws on (resvg holds the GIL
-    # for much of it, so the overlap is partial; the second process is what uses two cores).
-    files["chart.svg"] = card_svg(light_svg, *card).encode()
-    # Drawn at least 1200 px wide, the size social cards need for their large image.
-    scale = max(1.0, (CARD_WIDTH + 0.5) / _svg_size(files["chart.svg"])[0])
-    png = (png_pool or _pool()).submit(_png, files["chart.svg"], module_path, scale)
+    files["chart.svg"] = card_svg(light_svg, *card).encode()  # its PNG: scripts/chart_png.py
     vega_light = to_vega(light)
     files["light.vg.json"], files["dark.vg.json"] = live(light), live(dark)
     twins = _dark_twins(light, dark, base)
@@ -500,7 +516,6 @@ def _render_static(
         files["light-narrow.vg.json"], files["dark-narrow.vg.json"] = live(n_light), live(n_dark)
         n_width, n_height = _svg_size(n_light_svg.encode())
         variants["narrow"] = {"width": n_width, "height": n_height}
-    files["chart.png"] = png.result()
     return files, variants, [list(c) for c in classes], _controls(vega_light)
 
 
@@ -543,18 +558,6 @@ def _set_width(spec: dict, width: int) -> None:
             panel["width"] = width
         elif isinstance(panel, dict) and "vconcat" in panel:
             _set_width(panel, width)
-
-
-_POOL = None
-
-
-def _pool():
-    global _POOL
-    if _POOL is None:
-        from concurrent.futures import ThreadPoolExecutor
-
-        _POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="png")
-    return _POOL
 
 
 def minify_svg(svg: str, prefix: str) -> str:
@@ -807,22 +810,6 @@ def site_card_svg(title: str, description: str) -> str:
     )
 
 
-CARD_WIDTH = 1200  # px, the width of a large social card's image
-
-
-def _png(svg: bytes, module_path: Path, scale: float = 1) -> bytes:
-    import vl_convert as vlc
-
-    try:
-        return vlc.svg_to_png(svg.decode(), scale=scale)
-    except Exception as err:
-        raise BuildError(_rel(module_path), f"PNG rendering failed: {err}".split("\n")[0]) from None
-
-
-def _png_size(png: bytes) -> tuple[int, int]:
-    return int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
-
-
 def _controls(vega: dict) -> list[dict]:
     """The chart's what-if inputs (Vega signals bound to an input), for the page to draw."""
     out = []
@@ -876,7 +863,7 @@ def site_assets(staged: dict[str, bytes], root: Path) -> dict[str, bytes]:
     cached = root / ".cache" / f"site-card-{key}.png"
     if not cached.exists():
         cached.parent.mkdir(parents=True, exist_ok=True)
-        cached.write_bytes(_png(card.encode(), root / "mkdocs.yml", scale=1))
+        cached.write_bytes(chart_png.draw(card.encode(), "mkdocs.yml", scale=1))
     return {"charts.css": css.encode(), "site-card.png": cached.read_bytes()}
 
 
@@ -998,10 +985,13 @@ def build(
     out: Path | None = None,
     only: list[str] | None = None,
     background: dict | None = None,
+    defer_png: bool = False,
 ) -> dict:
     """Validate data, build every chart and notebook into docs/generated; return counts.
 
     background: under `mkdocs serve`, notebooks run in threads (scripts/build_notebooks.py).
+    defer_png: return before the charts' PNGs are drawn; stats["drawing"] (a chart_png.Drawing)
+    has them, for the caller to finish once the pages are written.
     """
     started = time.perf_counter()
     out = out or root / "docs" / "generated"
@@ -1029,31 +1019,58 @@ def build(
         hits = {name: _cache_entry(name, charts_dir, cache, pkg, root) for name in names}
         rendered = [name for name in names if not hits[name].is_dir()]
         worker = chart_worker(background, root) if background is not None and rendered else early
-        made = _render_all(rendered, charts_dir, pkg, root, worker)
-    finally:
+        if worker is None and len(rendered) >= PARALLEL_FROM:
+            worker = early = _new_worker(root)
+        # Under serve, PNGs missing from the cache go to the warm second process, never to a
+        # thread of the server's.
+        second = (lambda: chart_worker(background, root)) if background is not None else None
+        drawing = chart_png.Drawing(root / ".cache" / "png", worker, second)
+
+        def draw_png(name: str, files: dict[str, bytes]) -> None:
+            drawing.add(f"charts/{name}/chart.png", files["chart.svg"], f"charts/{name}.py")
+
+        made = _render_all(rendered, charts_dir, pkg, root, worker, done=draw_png)
+        for name in names:
+            if name in made:
+                _store(hits[name], made[name])
+                files = made[name]
+            else:
+                hits[name].touch()  # recently used: kept longest
+                files = {p.name: p.read_bytes() for p in hits[name].iterdir()}
+            for fname, data in files.items():
+                staged[f"charts/{name}/{fname}"] = data
+            png = drawing.add(f"charts/{name}/chart.png", files["chart.svg"], f"charts/{name}.py")
+            if png is not None:
+                staged[f"charts/{name}/chart.png"] = png
+        if not defer_png:
+            staged.update(drawing.finish())
+    except BaseException:
+        if "drawing" in locals():
+            drawing.close(cancel=True)
         if early is not None:  # also when validation failed
             early.shutdown(wait=True, cancel_futures=True)
-    for name in names:
-        if name in made:
-            _store(hits[name], made[name])
-            files = made[name]
-        else:
-            hits[name].touch()  # recently used: kept longest
-            files = {p.name: p.read_bytes() for p in hits[name].iterdir()}
-        for fname, data in files.items():
-            staged[f"charts/{name}/{fname}"] = data
-    staged["figures.json"] = dumps(figures(pkg)).encode()
-    staged["charts.json"] = dumps(
-        {n: json.loads(staged[f"charts/{n}/figure.json"])["title"] for n in names}
-    ).encode()
-    for res in pkg.descriptor["resources"]:
-        staged[f"data/{res['path']}"] = pkg.path(res["name"]).read_bytes()
-    staged["data/datapackage.json"] = (root / "data" / "datapackage.json").read_bytes()
-    staged["vega.js"] = vega_runtime(root / ".cache")
-    staged.update(site_assets(staged, root))
-    notebooks, ran = notebooks_job.result() if notebooks_job else ({}, [])
-    staged.update(notebooks)
-    changed = sync(staged, out, prune=only is None)
+        raise
+    if early is not None and not drawing.pending():
+        early.shutdown(wait=True, cancel_futures=True)
+    elif early is not None:
+        drawing.owned_pool = early  # shut down once its PNGs are drawn
+    try:
+        staged["figures.json"] = dumps(figures(pkg)).encode()
+        staged["charts.json"] = dumps(
+            {n: json.loads(staged[f"charts/{n}/figure.json"])["title"] for n in names}
+        ).encode()
+        for res in pkg.descriptor["resources"]:
+            staged[f"data/{res['path']}"] = pkg.path(res["name"]).read_bytes()
+        staged["data/datapackage.json"] = (root / "data" / "datapackage.json").read_bytes()
+        staged["vega.js"] = vega_runtime(root / ".cache")
+        staged.update(site_assets(staged, root))
+        notebooks, ran = notebooks_job.result() if notebooks_job else ({}, [])
+        staged.update(notebooks)
+        # A PNG still being drawn keeps its old file until the new one replaces it.
+        changed = sync(staged, out, prune=only is None, keep=set(drawing.pending()))
+    except BaseException:  # a notebook's cell raised, say: the PNGs are not wanted
+        drawing.close(cancel=True)
+        raise
     seconds = time.perf_counter() - started
     stats = {
         "validated": pkg.validated,
@@ -1064,7 +1081,10 @@ def build(
         "notebooks_reused": sum(n.endswith(".ipynb") for n in notebooks) - len(ran),
         "changed": changed,
         "seconds": round(seconds, 3),
+        "png_pending": len(drawing.pending()),
     }
+    if defer_png:
+        stats["drawing"] = drawing
     log(
         f"build_charts: data {'validated' if pkg.validated else 'unchanged'}; charts: "
         f"{stats['built']} built, {stats['reused']} from cache; notebooks: {len(ran)} run, "
@@ -1081,13 +1101,13 @@ def _cache_entry(name: str, charts_dir: Path, cache: Path, pkg: DataPackage, roo
     return cache / name / input_key(name, src, tables, pkg, root)
 
 
-def _render(name: str, charts_dir: Path, pkg: DataPackage, png_pool=None) -> dict[str, bytes]:
+def _render(name: str, charts_dir: Path, pkg: DataPackage) -> dict[str, bytes]:
     """Import a chart module afresh and render it; errors point at the module's own line."""
     module_path = charts_dir / f"{name}.py"
     try:
         module = _fresh_import(charts_dir, name)
         drawn = charts_dir.parent / ".cache" / "drawn"
-        return render_chart(name, module, pkg, module_path, png_pool, drawn)
+        return render_chart(name, module, pkg, module_path, drawn)
     except BuildError as err:
         raise _locate(err, module_path.read_bytes()) from None
 
@@ -1188,20 +1208,23 @@ def chart_worker(background: dict, root: Path):
 
 
 def _render_all(
-    names: list[str], charts_dir: Path, pkg: DataPackage, root: Path, worker=None
+    names: list[str], charts_dir: Path, pkg: DataPackage, root: Path, worker=None, done=None
 ) -> dict:
-    """Render the named charts (name -> files), in this process and, for several, a second one
-    (worker if given: a warm one that outlives this build).
+    """Render the named charts (name -> files), in this process and, if given a worker (the
+    second process), in that one too; done(name, files) is called as each chart is ready.
 
     The second process first writes the Vega runtime if it is missing (two seconds of
     vl-convert), then takes charts from the end of the list, one at a time, while this one takes
-    them from the front: neither waits on a chart queued for the other."""
-    if len(names) == 1 and worker:  # one chart (its module was edited): the PNG goes there
-        return {names[0]: _render(names[0], charts_dir, pkg, png_pool=worker)}
-    if len(names) < (PARALLEL_FROM_WARM if worker else PARALLEL_FROM):
-        return {name: _render(name, charts_dir, pkg) for name in names}
+    them from the front: neither waits on a chart queued for the other. What done queues on it
+    (the PNGs) comes between its charts."""
+    done = done or (lambda name, files: None)
     out: dict[str, dict[str, bytes]] = {}
-    pool = worker or _new_worker(root)
+    if worker is None or len(names) < PARALLEL_FROM_WARM:
+        for name in names:
+            out[name] = _render(name, charts_dir, pkg)
+            done(name, out[name])
+        return out
+    pool = worker
     todo, lock = list(names), threading.Lock()
     elsewhere: dict = {}
 
@@ -1214,6 +1237,7 @@ def _render_all(
                 elsewhere[name] = pool.submit(_render_in_worker, str(root), name)
             if elsewhere[name].exception() is not None:
                 return  # reported below, in list order
+            done(name, elsewhere[name].result())
 
     try:
         cache = root / ".cache"
@@ -1226,6 +1250,7 @@ def _render_all(
                     break
                 name = todo.pop(0)
             out[name] = _render(name, charts_dir, pkg)
+            done(name, out[name])
         feeder.join()
         for name in names:
             if name not in out:
@@ -1235,8 +1260,6 @@ def _render_all(
     finally:
         with lock:
             todo.clear()  # after an error here: nothing more goes to the second process
-        if worker is None:
-            pool.shutdown(wait=True, cancel_futures=True)
     return {name: out[name] for name in names}
 
 
@@ -1319,8 +1342,9 @@ def _parse_tables(src: bytes, path: Path) -> tuple[str, ...]:
     )
 
 
-def sync(staged: dict[str, bytes], out: Path, prune: bool = True) -> int:
-    """Write staged files under out, touching only those whose bytes differ; return the count."""
+def sync(staged: dict[str, bytes], out: Path, prune: bool = True, keep: set = frozenset()) -> int:
+    """Write staged files under out, touching only those whose bytes differ; return the count.
+    prune: remove the files that are not staged, except those in keep."""
     out.mkdir(parents=True, exist_ok=True)
     changed = 0
     for rel, data in sorted(staged.items()):
@@ -1335,7 +1359,7 @@ def sync(staged: dict[str, bytes], out: Path, prune: bool = True) -> int:
     if prune:
         for path in sorted(out.rglob("*"), reverse=True):
             rel = path.relative_to(out).as_posix()
-            if path.is_file() and rel not in staged:
+            if path.is_file() and rel not in staged and rel not in keep:
                 path.unlink()
                 changed += 1
             elif path.is_dir() and not any(path.iterdir()):

@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import json
+import logging
 import os
 import posixpath
 import sys
@@ -121,7 +122,10 @@ def on_pre_build(config) -> None:
     _state["render_inputs"] = None
     _state["jobs"]["idle"].clear()  # background notebook runs wait for this build to finish
     build_charts = importlib.import_module("scripts.build_charts")
-    build_charts.build(background=_state["jobs"] if _state["serving"] else None)
+    stats = build_charts.build(
+        background=_state["jobs"] if _state["serving"] else None, defer_png=True
+    )
+    _state["drawing"] = stats.pop("drawing")
     search = config.plugins.get("material/search")
     if search is not None and hasattr(search, "search_index"):
         search_cache = importlib.import_module("scripts.search_cache")
@@ -196,10 +200,35 @@ def on_post_build(config) -> None:
     if _state.get("search"):
         search_cache, folder, used = _state.pop("search")
         search_cache.prune(folder, used)
+    _finish_pngs(config)
     _state["jobs"]["idle"].set()
 
 
+def _finish_pngs(config) -> None:
+    """The charts' PNGs, drawn while the pages were built (scripts/chart_png.py), go into
+    docs/generated/ and the site. A build waits for them; under serve the page has been shown
+    by then, and they land a moment later, in the background."""
+    drawing = _state.pop("drawing", None)
+    if drawing is None:
+        return
+    outs = [Path(config.docs_dir) / "generated", Path(config.site_dir) / "generated"]
+    if not _state["serving"]:
+        drawing.finish(outs)
+        return
+
+    def finish() -> None:
+        try:
+            drawing.finish(outs, help_out=False)
+        except Exception as err:  # a BuildError names the chart
+            logging.getLogger("mkdocs.explainer").error(f"{err}")
+
+    threading.Thread(target=finish, daemon=True).start()
+
+
 def on_build_error(error) -> None:
+    drawing = _state.pop("drawing", None)
+    if drawing is not None:
+        drawing.close(cancel=True)
     _state["jobs"]["idle"].set()
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -16,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from scripts import build_charts, fingerprint
+from scripts import build_charts, chart_png, fingerprint
 from scripts.load_data import load_package
-from tests.conftest import ROOT, copy_project, tree_digest
+from tests.conftest import ROOT, copy_project, run_build, tree_digest
 
 OTHER_CHART = '''"""Seres deliveries (a second chart, for the cache tests)
 
@@ -172,6 +173,24 @@ def test_editing_a_chart_module_recomputes_it_and_the_notebook_that_imports_it(c
     assert after["notebooks_run"] == ["docs/methodology.ipynb"]
 
 
+def test_a_site_build_ships_the_png_of_the_current_chart(tmp_path):
+    """The PNG is drawn while MkDocs builds the pages (scripts/chart_png.py): the finished
+    site, and docs/generated, must still hold the image of the chart as it is now."""
+    root = copy_project(tmp_path / "project")
+    module = root / "charts" / "nev_sales_caam.py"
+    module.write_text(module.read_text().replace('"""', '"""PNG check: ', 1))
+    result = run_build(root)
+    assert result.returncode == 0, result.stderr
+    folder = root / "site" / "generated" / "charts" / "nev_sales_caam"
+    svg = (folder / "chart.svg").read_bytes()
+    assert b"PNG check" in svg
+    png = (folder / "chart.png").read_bytes()
+    assert png == chart_png.draw(svg, "test")
+    assert png == (root / "docs/generated/charts/nev_sales_caam/chart.png").read_bytes()
+    meta = json.loads((folder / "figure.json").read_text())
+    assert meta["png"] == [int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")]
+
+
 def test_a_stale_cache_is_never_served(cached, tmp_path):
     """After each kind of edit, the cached build's output equals a build from nothing."""
     edits = [
@@ -218,6 +237,18 @@ def test_the_notebook_page_shows_outputs_of_the_current_data(tmp_path):
     shutil.copytree(root, clean, ignore=shutil.ignore_patterns(".cache", "generated", "site"))
     assert run_build(clean).returncode == 0
     assert (clean / page).read_bytes() == after
+
+    # The home page's chart, drawn in the notebook (kept in .cache/svg/ by its spec), follows
+    # an edit to what it plots.
+    image = re.compile(rb"data:image/svg\+xml;base64,[A-Za-z0-9+/=]+")
+    bump_value(root, "nev_market_annual")
+    assert run_build(root).returncode == 0
+    edited = (root / page).read_bytes()
+    assert image.search(edited).group(0) != image.search(after).group(0)
+    again = tmp_path / "clean-again"
+    shutil.copytree(root, again, ignore=shutil.ignore_patterns(".cache", "generated", "site"))
+    assert run_build(again).returncode == 0
+    assert (again / page).read_bytes() == edited
 
 
 # --- the keys themselves, in-process: what is in them and what is not --------------------------

@@ -14,7 +14,7 @@ import altair as alt
 import pytest
 
 from charts import _theme
-from scripts import build_charts, chart_embed
+from scripts import build_charts, chart_embed, chart_png
 from scripts.load_data import load_package
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -288,6 +288,24 @@ def test_download_image_carries_title_and_sources(generated, name):
     assert "Source" in text and _theme.CREDIT.split(",")[0] in text
     png = (generated / "charts" / name / "chart.png").read_bytes()
     assert [int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")] == meta["png"]
+
+
+def test_png_size_is_known_before_it_is_drawn(generated):
+    """Pages state the download PNG's size before it is drawn: the prediction must be exact,
+    for every chart and for sizes near the rounding edges, and at least 1200 px wide."""
+    svgs = [(generated / "charts" / n / "chart.svg").read_bytes() for n in CHARTS]
+    svgs += [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}"><rect width="2" '
+        'height="2"/></svg>'.encode()
+        # widths and heights whose products with 1200/w land on, or a hair off, whole numbers
+        for w, h in [(304, 552), (623, 304), (310, 489), (641, 467), (640, 938), (1199, 1)]
+        + [(w, 173 + w % 97) for w in range(300, 1400, 37)]
+    ]
+    for svg in svgs:
+        png = chart_png.draw(svg, "test")
+        size = (int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big"))
+        assert size == chart_png.png_size(svg), svg[:120]
+        assert size[0] >= min(1200, chart_png.svg_size(svg)[0] * 1.0)
 
 
 def test_a_module_may_draw_its_own_phone_version(package):
