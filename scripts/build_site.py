@@ -5,7 +5,8 @@ site. We build into .build/ and swap the folders at the end: a failed build leav
 site/ complete and unchanged. Dates (sitemap, "last updated") come from git, not the clock, so
 two builds of one commit are byte-identical. After MkDocs, scripts/harden_site.py makes the
 output safe to publish (Content-Security-Policy with script hashes, safe external links, the
-notebook page's markup fixed); see that module.
+notebook page's markup fixed); see that module. Then scripts/css_subset.py cuts Material's
+stylesheets to the rules the built pages can use (less to fetch and match before first paint).
 
 On failure it prints one line, the first problem to fix, located by file, line and field:
 
@@ -113,6 +114,10 @@ def build_site(root: Path = ROOT, out: Path | None = None, verbose: bool = False
             from scripts import harden_site
 
             harden_site.harden(fresh)
+            from scripts import css_subset
+
+            # After harden_site: the cut reads the pages' final markup and scripts.
+            css_subset.cut_stylesheets(fresh, root / ".cache" / "css")
     except (Exception, SystemExit) as err:  # MkDocs' Abort is a SystemExit
         shutil.rmtree(fresh, ignore_errors=True)
         if verbose:
