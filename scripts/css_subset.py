@@ -16,7 +16,9 @@ script keep their rules, so the cut is conservative: it needs no list to maintai
 
 The cut file gets a new content hash in its name (a cached copy of another build's cut must never
 be used: it may lack a rule a new page needs) and every page's link is rewritten to it; its
-source map, which no longer matches, is dropped.
+source map, which no longer matches, is dropped. `mkdocs serve` previews with Material's whole
+sheets; tests/test_reader_styles.py checks that every element of every built page looks the same
+with the cut sheets as with the whole ones.
 
 Run: python -m scripts.css_subset SITE_DIR   (build_site runs it after scripts/harden_site.py)
 """
