@@ -156,10 +156,11 @@ class Drawing:
 
 def _write(target: Path, data: bytes) -> None:
     """Replace target atomically. Under `mkdocs serve` the site's copy may be a hard link to
-    the file in docs/generated: replacing (never writing through) keeps the two apart."""
+    the file in docs/generated: replacing (never writing through) keeps the two apart. The
+    temporary file is this thread's own: a build's sync may be writing the same target."""
     if target.is_file() and target.read_bytes() == data:
         return
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.tmp")
+    tmp = target.with_name(f".{target.name}.{os.getpid()}-{threading.get_ident()}.tmp")
     tmp.write_bytes(data)
     tmp.replace(target)

@@ -217,8 +217,13 @@ def _finish_pngs(config) -> None:
         return
 
     def finish() -> None:
+        from concurrent.futures import CancelledError
+        from concurrent.futures.process import BrokenProcessPool
+
         try:
             drawing.finish(outs, help_out=False)
+        except (CancelledError, BrokenProcessPool):
+            pass  # the server is stopping: its second process went with PNGs still queued
         except Exception as err:  # a BuildError names the chart
             logging.getLogger("mkdocs.explainer").error(f"{err}")
 
