@@ -886,12 +886,10 @@ def _site_text(root: Path) -> tuple[str, str]:
 
 
 def _svg_size(svg: bytes) -> tuple[float, float]:
-    import re
-
-    head = svg[:400].decode()
-    w = re.search(r'width="([\d.]+)"', head)
-    h = re.search(r'height="([\d.]+)"', head)
-    return (float(w.group(1)), float(h.group(1))) if w and h else (STATIC_WIDTH, 300.0)
+    try:
+        return chart_png.svg_size(svg)
+    except ValueError:
+        return (STATIC_WIDTH, 300.0)
 
 
 def _column_titles(spec: dict, columns: list[str]) -> list[list[str]]:
@@ -1348,14 +1346,7 @@ def sync(staged: dict[str, bytes], out: Path, prune: bool = True, keep: set = fr
     out.mkdir(parents=True, exist_ok=True)
     changed = 0
     for rel, data in sorted(staged.items()):
-        target = out / rel
-        if target.exists() and target.read_bytes() == data:
-            continue
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{target.name}.tmp")
-        tmp.write_bytes(data)
-        tmp.replace(target)
-        changed += 1
+        changed += chart_png.write_file(out / rel, data)
     if prune:
         for path in sorted(out.rglob("*"), reverse=True):
             rel = path.relative_to(out).as_posix()

@@ -119,7 +119,7 @@ class Drawing:
             self.close(cancel=True)
         for rel, data in drawn.items():
             for out in outs:
-                _write(out / rel, data)
+                write_file(out / rel, data)
         self.done.update(drawn)
         self.jobs.clear()
         return drawn
@@ -148,19 +148,21 @@ class Drawing:
 
     def _store(self, svg: bytes, data: bytes) -> None:
         self.cache.mkdir(parents=True, exist_ok=True)
-        _write(self.cache / f"{_key(svg)}.png", data)
+        write_file(self.cache / f"{_key(svg)}.png", data)
         held = sorted(self.cache.glob("*.png"), key=lambda p: p.stat().st_mtime)
         for stale in held[:-KEEP]:
             stale.unlink(missing_ok=True)
 
 
-def _write(target: Path, data: bytes) -> None:
-    """Replace target atomically. Under `mkdocs serve` the site's copy may be a hard link to
-    the file in docs/generated: replacing (never writing through) keeps the two apart. The
-    temporary file is this thread's own: a build's sync may be writing the same target."""
+def write_file(target: Path, data: bytes) -> bool:
+    """Replace target atomically unless it holds data already; return whether it changed.
+    Under `mkdocs serve` the site's copy may be a hard link to the file in docs/generated:
+    replacing (never writing through) keeps the two apart. The temporary file is this thread's
+    own: a build's sync and a PNG landing may write the same target."""
     if target.is_file() and target.read_bytes() == data:
-        return
+        return False
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{os.getpid()}-{threading.get_ident()}.tmp")
     tmp.write_bytes(data)
     tmp.replace(target)
+    return True
