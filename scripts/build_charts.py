@@ -1152,25 +1152,32 @@ def _exit_with_parent() -> None:
 
 
 def _new_worker(root: Path):
+    """The second process, started now with Ctrl+C blocked: it is left to the process that
+    started it, which stops this one when it is done (else the terminal shows the second one's
+    traceback as `mkdocs serve` stops). Blocked, not ignored by a handler: the process takes a
+    second or two to start, and a Ctrl+C then would interrupt it before any handler is set."""
     import multiprocessing
+    import signal
     from concurrent.futures import ProcessPoolExecutor
 
-    return ProcessPoolExecutor(
+    pool = ProcessPoolExecutor(
         max_workers=1,
         mp_context=multiprocessing.get_context("spawn"),  # vl-convert's threads do not fork
         initializer=_worker_start,
         initargs=(str(root),),
     )
+    # The process is spawned by the first submit, from this thread, with this thread's mask.
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGINT])
+    try:
+        pool.submit(int)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+    return pool
 
 
 def _worker_start(root: str) -> None:
-    """In the second process, first: find the project's modules; leave Ctrl+C to the process
-    that started it, which stops this one when it is done (else the terminal shows this one's
-    traceback as `mkdocs serve` stops)."""
-    import signal
-
+    """In the second process, first: find the project's modules."""
     sys.path.insert(0, root)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def warm() -> None:

@@ -19,6 +19,7 @@ cell and the line.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -101,11 +102,9 @@ def file_hashes(root: Path, files: list[str]) -> dict[str, str]:
     return out
 
 
-def execute(path: Path, root: Path, rel: str, nice: int = 0) -> tuple[bytes, dict[str, str]]:
+def execute(path: Path, root: Path, rel: str) -> tuple[bytes, dict[str, str]]:
     """Run the notebook in a fresh kernel (cwd: root); return it with outputs, and the project
     files it read with their hashes. Raise BuildError naming the cell that failed.
-
-    nice: the kernel's CPU priority (under serve it yields to the build a contributor awaits).
     """
     import nbformat
     from jupyter_client.kernelspec import NoSuchKernel
@@ -121,6 +120,7 @@ def execute(path: Path, root: Path, rel: str, nice: int = 0) -> tuple[bytes, dic
         allow_errors=False,
         extra_arguments=[f"--IPKernelApp.exec_lines={TRACE}"],
     )
+    _CLIENTS.append(client)
     with tempfile.NamedTemporaryFile(prefix="notebook-trace-", suffix=".txt") as trace:
         env = {**os.environ, "EXPLAINER_ROOT": str(root), "EXPLAINER_TRACE": trace.name}
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), env.get("PYTHONPATH")]))
@@ -130,7 +130,6 @@ def execute(path: Path, root: Path, rel: str, nice: int = 0) -> tuple[bytes, dic
                 env=env,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
-                preexec_fn=(lambda: os.nice(nice)) if nice else None,
             )
         except CellExecutionError as err:
             raise _cell_error(nb, rel, err) from None
@@ -306,9 +305,14 @@ def placeholder_page(nb: dict) -> bytes:
 # --- under `mkdocs serve`: run in the background -----------------------------------------------
 
 
+STOPPING = "stopping"  # in the background registry: set when the server stops
+RUNS = "runs"  # in the background registry: the processes running notebooks now
+
+
 def _in_background(jobs: dict, key: str, path: Path, root: Path, rel: str, done) -> None:
-    """Execute in a thread unless a run for this notebook is already going; done(result) or
-    done(error) writes into the cache folder the server watches, so it triggers one rebuild."""
+    """Execute in a process of its own, watched by a thread, unless a run for this notebook is
+    already going; done(result) or done(error) writes into the cache folder the server watches,
+    so it triggers one rebuild."""
     running = jobs.get(rel)
     if isinstance(running, threading.Thread) and running.is_alive():
         return  # when it lands, the next build checks its inputs and runs again if they moved
@@ -321,16 +325,110 @@ def _in_background(jobs: dict, key: str, path: Path, root: Path, rel: str, done)
             idle.wait(timeout=30)
         LOG.info(f"{rel}: re-running in the background")
         try:
-            done(*execute(path, root, rel, nice=10))
-            LOG.info(f"{rel}: ran; its page updates with the next build")
-        except BuildError as err:
-            LOG.info(f"{rel}: failed; the next build reports why")
-            done(None, {}, err)
+            result = _execute_apart(jobs, path, root, rel)
         except Exception as err:  # a bug of ours: say so on the next build
-            done(None, {}, BuildError(rel, f"running the notebook failed: {err!r}"))
+            result = BuildError(rel, f"running the notebook failed: {err!r}")
+        if result is None:
+            return  # the server is stopping
+        if isinstance(result, BuildError):
+            LOG.info(f"{rel}: failed; the next build reports why")
+            done(None, {}, result)
+        else:
+            done(*result)
+            LOG.info(f"{rel}: ran; its page updates with the next build")
 
     jobs[rel] = threading.Thread(target=job, name=f"notebook {rel}", daemon=True)
     jobs[rel].start()
+
+
+def _execute_apart(jobs: dict, path: Path, root: Path, rel: str):
+    """execute() in a child process: (notebook, files), a BuildError, or None if the server
+    stopped meanwhile. Not in a thread of the server: a kernel's ZeroMQ sockets held by a thread
+    make the server's exit wait forever (pyzmq's context waits for every socket at exit), and a
+    process, kernel and all, can be stopped with the server (stop_background)."""
+    import pickle
+    import sys
+
+    with tempfile.TemporaryDirectory(prefix="notebook-run-") as tmp:
+        out = Path(tmp) / "result.pickle"
+        command = [sys.executable, "-m", "scripts.build_notebooks", str(path), str(root), rel]
+        with _RUNS_LOCK:
+            if jobs.get(STOPPING):
+                return None
+            proc = subprocess.Popen(
+                [*command, str(out)],
+                cwd=root,
+                env={**os.environ, "PYTHONPATH": _pythonpath(root)},
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,  # its own group: the kernel stops with it
+            )
+            jobs.setdefault(RUNS, set()).add(proc)
+        try:
+            proc.wait()
+        finally:
+            with _RUNS_LOCK:
+                jobs[RUNS].discard(proc)
+        if jobs.get(STOPPING):
+            return None
+        if proc.returncode != 0 or not out.is_file():
+            return BuildError(rel, f"the notebook's run stopped (exit code {proc.returncode})")
+        return pickle.loads(out.read_bytes())
+
+
+_RUNS_LOCK = threading.Lock()
+
+
+def stop_background(jobs: dict, wait: float = 5.0) -> None:
+    """Stop every notebook run in progress, kernels included (as the server stops)."""
+    import signal
+
+    with _RUNS_LOCK:
+        jobs[STOPPING] = True
+        runs = list(jobs.get(RUNS, ()))
+    for proc in runs:  # SIGHUP: nbclient takes SIGTERM and SIGINT over, for a slow shutdown
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGHUP)
+    deadline = time.monotonic() + wait
+    for proc in runs:
+        try:
+            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def _pythonpath(root: Path) -> str:
+    return os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))
+
+
+_CLIENTS: list = []  # the notebook clients of this process (their kernels, in _run_apart)
+
+
+def _run_apart(path: str, root: str, rel: str, out: str) -> None:
+    """The child of _execute_apart: run at low CPU priority (under serve it yields to the build a
+    contributor awaits) and leave the result, or the BuildError, in out. Stopped, it stops its
+    kernel first (a kernel runs in a session of its own: it would outlive this process)."""
+    import pickle
+    import signal
+
+    def stop(signum, frame) -> None:
+        for client in _CLIENTS:
+            pid = getattr(getattr(getattr(client, "km", None), "provisioner", None), "pid", None)
+            if pid:
+                with contextlib.suppress(OSError):
+                    os.killpg(pid, signal.SIGKILL)
+        os._exit(128 + signum)
+
+    signal.signal(signal.SIGHUP, stop)
+    os.nice(10)
+    try:
+        result = execute(Path(path), Path(root), rel)
+    except BuildError as err:
+        result = err
+    tmp = Path(out + ".tmp")
+    tmp.write_bytes(pickle.dumps(result))
+    tmp.replace(out)
 
 
 def build(root: Path, background: dict | None = None) -> tuple[dict[str, bytes], list[str]]:
@@ -387,3 +485,9 @@ def _inputs(root: Path) -> list[str]:
     files = [*root.glob("data/*"), *root.glob("charts/*.py"), *root.glob("scripts/*.py")]
     files += [p for p in root.glob("docs/**/*") if "generated" not in p.parts and p.is_file()]
     return sorted(p.relative_to(root).as_posix() for p in files if p.is_file())
+
+
+if __name__ == "__main__":
+    import sys
+
+    _run_apart(*sys.argv[1:5])

@@ -238,8 +238,12 @@ def on_build_error(error) -> None:
 
 
 def on_shutdown() -> None:
-    """Stop the warm chart process with the server (it would exit anyway, but its queues would
-    be left behind: Python warns of leaked semaphores as `mkdocs serve` stops)."""
+    """Stop the notebook runs in progress, and the warm chart process, with the server (it would
+    exit anyway, but its queues would be left behind: Python warns of leaked semaphores as
+    `mkdocs serve` stops)."""
+    build_notebooks = sys.modules.get("scripts.build_notebooks")
+    if build_notebooks is not None:
+        build_notebooks.stop_background(_state["jobs"])
     held = _state["jobs"].get("chart_worker")
     if held:
         held[1].shutdown(wait=True, cancel_futures=True)

@@ -6,6 +6,7 @@ the one table it reads), so "only what reads it" has something to leave alone.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import os
@@ -346,7 +347,35 @@ def test_the_search_index_after_a_page_edit_equals_a_clean_build(tmp_path):
     clean = tmp_path / "clean"
     shutil.copytree(root, clean, ignore=shutil.ignore_patterns(".cache", "site", ".build"))
     assert run_build(clean).returncode == 0
-    assert (clean / "site" / "search" / "search_index.json").read_bytes() == incremental
+    fresh = (clean / "site" / "search" / "search_index.json").read_bytes()
+    assert fresh == incremental, _index_difference(incremental, fresh)
+
+
+def _index_difference(incremental: bytes, clean: bytes) -> str:
+    """Which entries differ, by location, with the text of each side (a whole index is too long
+    for a readable assertion message)."""
+    a, b = json.loads(incremental), json.loads(clean)
+    if a["config"] != b["config"]:
+        return f"config: {a['config']} != {b['config']}"
+    old = {e["location"]: e for e in a["docs"]}
+    new = {e["location"]: e for e in b["docs"]}
+    lines = (
+        [f"only after the edit: {sorted(old.keys() - new.keys())}"]
+        if old.keys() - new.keys()
+        else []
+    )
+    lines += (
+        [f"only in the clean build: {sorted(new.keys() - old.keys())}"]
+        if new.keys() - old.keys()
+        else []
+    )
+    for loc in [k for k in old if k in new and old[k] != new[k]]:
+        lines.append(
+            f"{loc}:\n  after the edit: {old[loc]!r:.600}\n  clean build:    {new[loc]!r:.600}"
+        )
+    if not lines:
+        lines.append(f"same entries, other order: {[e['location'] for e in a['docs']][:40]}")
+    return "\n".join(lines)
 
 
 SERVE_TWICE = """
@@ -418,13 +447,38 @@ def test_under_serve_a_page_stating_a_figure_shows_its_new_value(tmp_path):
 def test_ctrl_c_stops_serve_quietly_and_completely(tmp_path):
     """Ctrl+C in the terminal (SIGINT to the whole process group) stops `mkdocs serve` and the
     chart process it keeps warm, with no traceback or warning on the way out."""
+    root = copy_project(tmp_path / "project")
+    _ctrl_c_serve(root, ready=lambda log: "Serving on" in log, settle=3)  # chart process up
+
+
+def test_ctrl_c_stops_serve_while_the_notebook_runs(tmp_path):
+    """Ctrl+C while the notebook re-runs in the background (its kernel busy with cells) stops
+    the server, the run and its kernel, which has a session of its own: no Ctrl+C reaches it."""
+    root = copy_project(tmp_path / "project")
+    page = root / "docs" / "methodology.ipynb"
+    notebook = json.loads(page.read_text(encoding="utf-8"))
+    # A cell that keeps the kernel busy for longer than the test: Ctrl+C lands mid-run.
+    slow = {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None}
+    notebook["cells"].insert(0, {**slow, "source": "import time\n\ntime.sleep(120)"})
+    page.write_text(json.dumps(notebook, indent=1), encoding="utf-8")
+
+    def kernel_busy(log: str) -> bool:
+        return "re-running in the background" in log and any(
+            b"ipykernel" in _cmdline(p) for p in _processes_in(root)
+        )
+
+    _ctrl_c_serve(root, ready=kernel_busy, settle=4)  # its start-up done, in the sleep
+
+
+def _ctrl_c_serve(root: Path, ready, settle: float) -> None:
+    """Start `mkdocs serve` in root, wait for ready(log) and settle seconds, press Ctrl+C;
+    assert it stops quietly and leaves no process of its own or working in root."""
     import signal
     import threading
     import time
 
     from scripts.serve_latency import _free_port
 
-    root = copy_project(tmp_path / "project")
     env = {**os.environ, "PYTHONPATH": str(root), "NO_MKDOCS_2_WARNING": "1"}
     server = subprocess.Popen(
         [sys.executable, "-m", "mkdocs", "serve", "--dev-addr", f"127.0.0.1:{_free_port()}"],
@@ -439,22 +493,50 @@ def test_ctrl_c_stops_serve_quietly_and_completely(tmp_path):
     lines: list[str] = []
     threading.Thread(target=lambda: lines.extend(server.stderr), daemon=True).start()
     end = time.monotonic() + 300
-    while not any("Serving on" in x for x in lines) and time.monotonic() < end:
-        time.sleep(0.2)
-    time.sleep(3)  # the warm chart process is up
-    os.killpg(server.pid, signal.SIGINT)
-    assert server.wait(timeout=60) is not None
-    left = []
-    for _ in range(100):  # a notebook kernel notices its parent has gone within a few seconds
+    while not ready("".join(lines)) and time.monotonic() < end and server.poll() is None:
         time.sleep(0.1)
-        left = [p.name for p in Path("/proc").glob("[0-9]*") if _group_of(p) == server.pid]
+    time.sleep(settle)
+    os.killpg(server.pid, signal.SIGINT)
+    try:
+        server.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, signal.SIGKILL)
+        pytest.fail("mkdocs serve did not stop within 60 s of Ctrl+C")
+    left = []
+    for _ in range(100):
+        time.sleep(0.1)
+        left = [p for p in Path("/proc").glob("[0-9]*") if _group_of(p) == server.pid]
+        left += _processes_in(root)
         if not left:
             break
+    named = [_cmdline(p)[:200] for p in left]
+    for proc in left:  # a failure here leaves no busy kernel behind for the rest of the run
+        with contextlib.suppress(OSError, ValueError):
+            os.kill(int(proc.name), signal.SIGKILL)
     log = "".join(lines)
     assert "Shutting down" in log, log[-2000:]
     assert "Traceback" not in log and "Exception ignored" not in log, log[-3000:]
     assert "leaked" not in log, log[-2000:]
-    assert not left, [Path(f"/proc/{p}/cmdline").read_bytes()[:200] for p in left]
+    assert not left, named
+
+
+def _processes_in(root: Path) -> list[Path]:
+    """Processes whose working folder is root (a notebook run and its kernel work there)."""
+    found = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            if Path(os.readlink(proc / "cwd")) == root:
+                found.append(proc)
+        except OSError:
+            continue
+    return found
+
+
+def _cmdline(proc: Path) -> bytes:
+    try:
+        return proc.joinpath("cmdline").read_bytes()
+    except OSError:
+        return b""
 
 
 def _group_of(proc: Path) -> int | None:
