@@ -425,7 +425,8 @@ def test_search_worker_loads_on_the_first_search_and_finds_pages(browser, server
         page.keyboard.press("/")  # Material's shortcut to the search box
         page.locator("input.md-search__input").press_sequentially("subsidy", delay=30)
         results = page.locator(".md-search-result__item")
-        results.first.wait_for(timeout=15000)
+        # Loading Material, then the worker, then building the index: seconds on a busy machine.
+        results.first.wait_for(timeout=45000)
         assert results.count() > 0
         assert [u for u in requests if "/workers/search." in u], "the real worker was loaded"
         assert "subsidy" in page.locator(".md-search-result").inner_text().lower()
