@@ -25,6 +25,7 @@ import logging
 import os
 import re
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -120,7 +121,8 @@ def execute(path: Path, root: Path, rel: str) -> tuple[bytes, dict[str, str]]:
         allow_errors=False,
         extra_arguments=[f"--IPKernelApp.exec_lines={TRACE}"],
     )
-    _CLIENTS.append(client)
+    if _CLIENTS is not None:
+        _CLIENTS.append(client)
     with tempfile.NamedTemporaryFile(prefix="notebook-trace-", suffix=".txt") as trace:
         env = {**os.environ, "EXPLAINER_ROOT": str(root), "EXPLAINER_TRACE": trace.name}
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), env.get("PYTHONPATH")]))
@@ -347,7 +349,6 @@ def _execute_apart(jobs: dict, path: Path, root: Path, rel: str):
     make the server's exit wait forever (pyzmq's context waits for every socket at exit), and a
     process, kernel and all, can be stopped with the server (stop_background)."""
     import pickle
-    import sys
 
     with tempfile.TemporaryDirectory(prefix="notebook-run-") as tmp:
         out = Path(tmp) / "result.pickle"
@@ -360,7 +361,7 @@ def _execute_apart(jobs: dict, path: Path, root: Path, rel: str):
                 cwd=root,
                 env={**os.environ, "PYTHONPATH": _pythonpath(root)},
                 stdin=subprocess.DEVNULL,
-                start_new_session=True,  # its own group: the kernel stops with it
+                start_new_session=True,  # Ctrl+C in the terminal is the server's, not its
             )
             jobs.setdefault(RUNS, set()).add(proc)
         try:
@@ -402,7 +403,7 @@ def _pythonpath(root: Path) -> str:
     return os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))
 
 
-_CLIENTS: list = []  # the notebook clients of this process (their kernels, in _run_apart)
+_CLIENTS: list | None = None  # in _run_apart's process: its notebook clients (their kernels)
 
 
 def _run_apart(path: str, root: str, rel: str, out: str) -> None:
@@ -411,6 +412,9 @@ def _run_apart(path: str, root: str, rel: str, out: str) -> None:
     kernel first (a kernel runs in a session of its own: it would outlive this process)."""
     import pickle
     import signal
+
+    global _CLIENTS
+    _CLIENTS = []
 
     def stop(signum, frame) -> None:
         for client in _CLIENTS:
@@ -435,8 +439,9 @@ def build(root: Path, background: dict | None = None) -> tuple[dict[str, bytes],
     """Execute (or reuse) every notebook; return staged files and the notebooks that ran.
 
     With background (a dict that outlives rebuilds, kept by `mkdocs serve`'s hook), a notebook
-    whose inputs changed runs in a thread and its page shows a placeholder (never old outputs)
-    until the result is in; a cell that raised fails the builds until an input changes.
+    whose inputs changed runs in a process of its own and its page shows a placeholder (never
+    old outputs) until the result is in; a cell that raised fails the builds until an input
+    changes.
     """
     docs, cache = root / "docs", root / ".cache" / "notebooks"
     staged: dict[str, bytes] = {}
@@ -488,6 +493,4 @@ def _inputs(root: Path) -> list[str]:
 
 
 if __name__ == "__main__":
-    import sys
-
     _run_apart(*sys.argv[1:5])
