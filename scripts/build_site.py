@@ -6,7 +6,8 @@ site/ complete and unchanged. Dates (sitemap, "last updated") come from git, not
 two builds of one commit are byte-identical. After MkDocs, scripts/harden_site.py makes the
 output safe to publish (Content-Security-Policy with script hashes, safe external links, the
 notebook page's markup fixed); see that module. Then scripts/css_subset.py cuts Material's
-stylesheets to the rules the built pages can use (less to fetch and match before first paint).
+stylesheets to the rules the built pages can use (less to fetch and match before first paint),
+and scripts/inline_styles.py puts them in each page's head (no round trip before first paint).
 
 On failure it prints one line, the first problem to fix, located by file, line and field:
 
@@ -118,6 +119,9 @@ def build_site(root: Path = ROOT, out: Path | None = None, verbose: bool = False
 
             # After harden_site: the cut reads the pages' final markup and scripts.
             css_subset.cut_stylesheets(fresh, root / ".cache" / "css")
+            from scripts import inline_styles
+
+            inline_styles.inline(fresh)  # the cut sheets, into each page's head
     except (Exception, SystemExit) as err:  # MkDocs' Abort is a SystemExit
         shutil.rmtree(fresh, ignore_errors=True)
         if verbose:

@@ -317,6 +317,26 @@ def test_no_console_errors_and_nothing_leaves_localhost(browser, server, path):
         context.close()
 
 
+@pytest.mark.parametrize("path", PAGES)
+def test_a_page_is_styled_without_fetching_a_stylesheet(browser, server, path):
+    """Its styles come with the page (scripts/inline_styles.py): no request for a stylesheet
+    stands between the page's HTML and its first paint, and Material's and ours apply."""
+    context = browser.new_context(viewport={"width": 375, "height": 800})
+    try:
+        page = context.new_page()
+        sheets: list[str] = []
+        page.on("request", lambda r: sheets.append(r.url) if r.resource_type == "stylesheet" else 0)
+        page.goto(server + path, wait_until="load")
+        assert not sheets, f"stylesheets fetched: {sheets}"
+        styled = page.evaluate(
+            """() => [getComputedStyle(document.body).margin,
+                     getComputedStyle(document.querySelector('.md-header')).position]"""
+        )
+        assert styled == ["0px", "sticky"], styled
+    finally:
+        context.close()
+
+
 # What a reader sees on arrival: every block's box in the content.
 _BOXES = """() => [
   ...document.querySelectorAll(".md-content :is(h1, h2, h3, p, figure, table, li)"),

@@ -5,6 +5,7 @@ as with Material's stylesheets whole."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import material
@@ -42,17 +43,33 @@ STYLES = """() => {
 }"""
 
 
-def _whole_material(page) -> None:
-    """Answer every request for Material's (cut) stylesheets with the original file (a page's
-    newest route comes first: before the one that watches for off-site requests)."""
+# A cut sheet as the built pages carry it, inline (scripts/inline_styles.py).
+CUT = re.compile(
+    r'<style data-href="([^"]*assets/stylesheets/(main|palette)\.[0-9a-f]+\.min\.css)">.*?</style>',
+    re.S,
+)
+
+
+def _whole_material(page) -> list[str]:
+    """Serve every page with Material's original stylesheets in place of the cut ones it
+    carries (a page's newest route comes first: before the one that watches for off-site
+    requests). Returns the list the names of the sheets replaced are added to."""
+    replaced: list[str] = []
+
+    def whole(match: re.Match) -> str:
+        replaced.append(match.group(2))
+        original = next(MATERIAL_CSS.glob(f"{match.group(2)}.*.min.css"))
+        return f'<style data-href="{match.group(1)}">{original.read_text(encoding="utf-8")}</style>'
 
     def route(route):
-        name = route.request.url.rsplit("/", 1)[-1].split(".")[0]  # main, palette
-        original = next(MATERIAL_CSS.glob(f"{name}.*.min.css"))
-        route.fulfill(body=original.read_bytes(), content_type="text/css")
+        if route.request.resource_type != "document":
+            route.fallback()
+            return
+        response = route.fetch()
+        route.fulfill(response=response, body=CUT.sub(whole, response.text()))
 
-    page.route("**/assets/stylesheets/main.*.min.css", route)
-    page.route("**/assets/stylesheets/palette.*.min.css", route)
+    page.route("**/*", route)
+    return replaced
 
 
 # Blocks drawn only near the screen (content-visibility) have a height that depends on when
@@ -64,9 +81,11 @@ def _styles(browser, server, path, width, scheme, whole: bool, act=None) -> list
     context, watched = open_page(browser, server, path, width=width, scheme=scheme, bypass_csp=True)
     try:
         if whole:
-            _whole_material(watched.page)
+            replaced = _whole_material(watched.page)
             watched.page.reload()
         watched.page.wait_for_load_state("load")
+        if whole:  # else the comparison would be of the cut sheets with themselves
+            assert sorted(set(replaced)) == ["main", "palette"], replaced
         if act:
             act(watched.page)
         watched.page.add_style_tag(content=DRAW_ALL)
