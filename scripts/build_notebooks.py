@@ -125,7 +125,7 @@ def execute(path: Path, root: Path, rel: str) -> tuple[bytes, dict[str, str]]:
         _CLIENTS.append(client)
     with tempfile.NamedTemporaryFile(prefix="notebook-trace-", suffix=".txt") as trace:
         env = {**os.environ, "EXPLAINER_ROOT": str(root), "EXPLAINER_TRACE": trace.name}
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), env.get("PYTHONPATH")]))
+        env["PYTHONPATH"] = _pythonpath(root)
         started = time.time_ns()
         try:
             client.execute(
@@ -309,6 +309,7 @@ def placeholder_page(nb: dict) -> bytes:
 
 STOPPING = "stopping"  # in the background registry: set when the server stops
 RUNS = "runs"  # in the background registry: the processes running notebooks now
+_RUNS_LOCK = threading.Lock()
 
 
 def _in_background(jobs: dict, key: str, path: Path, root: Path, rel: str, done) -> None:
@@ -374,9 +375,6 @@ def _execute_apart(jobs: dict, path: Path, root: Path, rel: str):
         if proc.returncode != 0 or not out.is_file():
             return BuildError(rel, f"the notebook's run stopped (exit code {proc.returncode})")
         return pickle.loads(out.read_bytes())
-
-
-_RUNS_LOCK = threading.Lock()
 
 
 def stop_background(jobs: dict, wait: float = 5.0) -> None:
