@@ -1123,7 +1123,13 @@ def _store(hit: Path, files: dict[str, bytes]) -> None:
     tmp = Path(tempfile.mkdtemp(dir=hit.parent))
     for fname, data in files.items():
         (tmp / fname).write_bytes(data)
-    tmp.replace(hit)
+    try:
+        tmp.replace(hit)
+    except OSError:  # hit is there: damaged (else it was not read), or a concurrent build's
+        aside = Path(tempfile.mkdtemp(dir=hit.parent))
+        hit.replace(aside)  # a folder may replace an empty one
+        tmp.replace(hit)
+        shutil.rmtree(aside, ignore_errors=True)
     entries = sorted(
         (p for p in hit.parent.iterdir() if p.is_dir()), key=lambda p: p.stat().st_mtime
     )

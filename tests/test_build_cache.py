@@ -174,6 +174,22 @@ def test_editing_a_chart_module_recomputes_it_and_the_notebook_that_imports_it(c
     assert after["notebooks_run"] == ["docs/methodology.ipynb"]
 
 
+def test_a_damaged_cache_entry_is_drawn_again(cached):
+    """A drawing cache entry missing a file (a crash, a hand-pruned .cache) is not used; the
+    chart is drawn again and stored over it, instead of every build failing until .cache is
+    deleted."""
+    name = "seres_deliveries_test"
+    build(cached)
+    before = tree_digest(cached / "docs" / "generated" / "charts" / name)
+    (entry,) = [p for p in (cached / ".cache" / "drawn" / name).iterdir() if p.is_dir()]
+    (entry / "static.json").unlink()
+    shutil.rmtree(cached / ".cache" / "charts" / name)
+    again = build(cached)
+    assert again["charts_built"] == [name]
+    assert (entry / "static.json").is_file()
+    assert tree_digest(cached / "docs" / "generated" / "charts" / name) == before
+
+
 def test_a_site_build_ships_the_png_of_the_current_chart(tmp_path):
     """The PNG is drawn while MkDocs builds the pages (scripts/chart_png.py): the finished
     site, and docs/generated, must still hold the image of the chart as it is now."""
