@@ -427,6 +427,7 @@ def test_under_serve_a_page_stating_a_figure_shows_its_new_value(tmp_path):
     import re
 
     from scripts.chart_embed import format_value
+    from scripts.load_data import load_package
 
     root = copy_project(tmp_path / "project")
     ident = re.search(r"\{\{ fig ([a-z0-9_]+) \}\}", (root / "docs" / "fee-flows.md").read_text())
@@ -438,7 +439,7 @@ def test_under_serve_a_page_stating_a_figure_shows_its_new_value(tmp_path):
     cells[header.index("value")] = "13579"
     buf = io.StringIO()
     csv.writer(buf, lineterminator="").writerow(cells)
-    units = json.loads((ROOT / "docs" / "generated" / "figures.json").read_text())["units"]
+    units = load_package(root / "data").units  # not a build's output: this file may run alone
     shown = format_value("13579", cells[header.index("unit")], units)
 
     driver = tmp_path / "serve_twice.py"
