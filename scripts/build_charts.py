@@ -1002,20 +1002,18 @@ def build(
         # while the data are validated here, instead of after.
         early = _new_worker(root)
         early.submit(warm)
-    runs: dict = {}  # a one-off build's notebook runs (processes), stopped if the build fails
     try:
+        pkg = load_package(root / "data", cache=root / ".cache" / "validated")
+        staged: dict[str, bytes] = {}
         notebooks_job = None
         if only is None:
             from concurrent.futures import ThreadPoolExecutor
 
-            # The notebook reads data and code, never what the charts write, and runs in
-            # processes of its own, from now: its kernel starts while the data are validated
-            # here, and it runs on the other core while the charts render here.
+            # The notebook reads data and code, never what the charts write, and its kernel is a
+            # process of its own: it runs on the other core while the charts render here.
             runner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="notebooks")
-            notebooks_job = runner.submit(build_notebooks.build, root, background, runs)
+            notebooks_job = runner.submit(build_notebooks.build, root, background)
             runner.shutdown(wait=False)
-        pkg = load_package(root / "data", cache=root / ".cache" / "validated")
-        staged: dict[str, bytes] = {}
         hits = {name: _cache_entry(name, charts_dir, cache, pkg, root) for name in names}
         rendered = [name for name in names if not hits[name].is_dir()]
         worker = chart_worker(background, root) if background is not None and rendered else early
@@ -1029,9 +1027,7 @@ def build(
         def draw_png(name: str, files: dict[str, bytes]) -> None:
             drawing.add(f"charts/{name}/chart.png", files["chart.svg"], f"charts/{name}.py")
 
-        made = _render_all(
-            rendered, charts_dir, pkg, root, worker, done=draw_png, idle=drawing.draw_one_here
-        )
+        made = _render_all(rendered, charts_dir, pkg, root, worker, done=draw_png)
         for name in names:
             if name in made:
                 _store(hits[name], made[name])
@@ -1047,7 +1043,6 @@ def build(
         if not defer_png:
             staged.update(drawing.finish())
     except BaseException:
-        build_notebooks.stop_background(runs)
         if "drawing" in locals():
             drawing.close(cancel=True)
         if early is not None:  # also when validation failed
@@ -1224,18 +1219,10 @@ def chart_worker(background: dict, root: Path):
 
 
 def _render_all(
-    names: list[str],
-    charts_dir: Path,
-    pkg: DataPackage,
-    root: Path,
-    worker=None,
-    done=None,
-    idle=None,
+    names: list[str], charts_dir: Path, pkg: DataPackage, root: Path, worker=None, done=None
 ) -> dict:
     """Render the named charts (name -> files), in this process and, if given a worker (the
     second process), in that one too; done(name, files) is called as each chart is ready.
-    idle(), while this process waits for the worker's last chart, does a piece of other work
-    here and says whether there was any (the PNGs the worker has not started).
 
     The second process first writes the Vega runtime if it is missing (two seconds of
     vl-convert), then takes charts from the end of the list, one at a time, while this one takes
@@ -1275,8 +1262,6 @@ def _render_all(
                 name = todo.pop(0)
             out[name] = _render(name, charts_dir, pkg)
             done(name, out[name])
-        while idle is not None and feeder.is_alive() and idle():
-            pass
         feeder.join()
         for name in names:
             if name not in out:

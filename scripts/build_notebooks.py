@@ -211,11 +211,8 @@ def render_page(data: bytes, filename: str) -> bytes:
     return (json.dumps(page, ensure_ascii=False, sort_keys=True) + "\n").encode()
 
 
-def cached_page(
-    cache: Path, slug: str, data: bytes, filename: str, page: bytes | None = None
-) -> bytes:
-    """render_page, cached by the executed notebook's bytes and the converter's versions
-    (page: that rendering, already made)."""
+def cached_page(cache: Path, slug: str, data: bytes, filename: str) -> bytes:
+    """render_page, cached by the executed notebook's bytes and the converter's versions."""
     key = fingerprint.sha(data, filename, fingerprint.versions(*RENDERERS))[:20]
     # Beside the runs, not among them: store() prunes that folder, and `mkdocs serve` watches it
     # for background results (a page written there would trigger a second rebuild).
@@ -223,7 +220,7 @@ def cached_page(
     path = pages / f"{slug}-{key}.json"
     if path.is_file():
         return path.read_bytes()
-    page = page or render_page(data, filename)
+    page = render_page(data, filename)
     pages.mkdir(parents=True, exist_ok=True)
     old = sorted(pages.glob(f"{slug}-*.json"), key=_mtime)
     for stale in old[: max(0, len(old) - KEEP + 1)]:
@@ -347,15 +344,11 @@ def _in_background(jobs: dict, key: str, path: Path, root: Path, rel: str, done)
     jobs[rel].start()
 
 
-def _execute_apart(jobs: dict, path: Path, root: Path, rel: str, render: bool = False):
+def _execute_apart(jobs: dict, path: Path, root: Path, rel: str):
     """execute() in a child process: (notebook, files), a BuildError, or None if the server
     stopped meanwhile. Not in a thread of the server: a kernel's ZeroMQ sockets held by a thread
     make the server's exit wait forever (pyzmq's context waits for every socket at exit), and a
-    process, kernel and all, can be stopped with the server (stop_background).
-
-    render: the child also renders the page, as a third item (a one-off build waits for it: the
-    converter's import and run are then off this process, where the charts are drawn), and
-    runs at full priority."""
+    process, kernel and all, can be stopped with the server (stop_background)."""
     import pickle
 
     with tempfile.TemporaryDirectory(prefix="notebook-run-") as tmp:
@@ -365,9 +358,9 @@ def _execute_apart(jobs: dict, path: Path, root: Path, rel: str, render: bool = 
             if jobs.get(STOPPING):
                 return None
             proc = subprocess.Popen(
-                [*command, str(out), *(["page"] if render else [])],
+                [*command, str(out)],
                 cwd=root,
-                env={**os.environ, "PYTHONPATH": _pythonpath(root), **_quiet()},
+                env={**os.environ, "PYTHONPATH": _pythonpath(root)},
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,  # Ctrl+C in the terminal is the server's, not its
             )
@@ -382,15 +375,6 @@ def _execute_apart(jobs: dict, path: Path, root: Path, rel: str, render: bool = 
         if proc.returncode != 0 or not out.is_file():
             return BuildError(rel, f"the notebook's run stopped (exit code {proc.returncode})")
         return pickle.loads(out.read_bytes())
-
-
-QUIET = "EXPLAINER_QUIET"  # in the child's environment: no library warnings (its kernel keeps them)
-
-
-def _quiet() -> dict[str, str]:
-    """For the child's environment: libraries' warnings off, as in this process, unless the
-    build was asked for its full log (-v)."""
-    return {} if LOG.isEnabledFor(logging.DEBUG) else {QUIET: "1"}
 
 
 def stop_background(jobs: dict, wait: float = 5.0) -> None:
@@ -420,11 +404,10 @@ def _pythonpath(root: Path) -> str:
 _CLIENTS: list | None = None  # in _run_apart's process: its notebook clients (their kernels)
 
 
-def _run_apart(path: str, root: str, rel: str, out: str, page: str = "") -> None:
-    """The child of _execute_apart: leave the result, or the BuildError, in out. Under serve
-    (no page wanted) at low CPU priority: it yields to the build a contributor awaits. Stopped,
-    it stops its kernel first (a kernel runs in a session of its own: it would outlive this
-    process)."""
+def _run_apart(path: str, root: str, rel: str, out: str) -> None:
+    """The child of _execute_apart: run at low CPU priority (under serve it yields to the build a
+    contributor awaits) and leave the result, or the BuildError, in out. Stopped, it stops its
+    kernel first (a kernel runs in a session of its own: it would outlive this process)."""
     import pickle
     import signal
 
@@ -440,16 +423,9 @@ def _run_apart(path: str, root: str, rel: str, out: str, page: str = "") -> None
         os._exit(128 + signum)
 
     signal.signal(signal.SIGHUP, stop)
-    if os.environ.pop(QUIET, None):
-        import warnings
-
-        warnings.simplefilter("ignore")
-    if not page:
-        os.nice(10)
+    os.nice(10)
     try:
         result = execute(Path(path), Path(root), rel)
-        if page:
-            result = (*result, render_page(result[0], Path(path).name))
     except BuildError as err:
         result = err
     tmp = Path(out + ".tmp")
@@ -457,22 +433,18 @@ def _run_apart(path: str, root: str, rel: str, out: str, page: str = "") -> None
     tmp.replace(out)
 
 
-def build(
-    root: Path, background: dict | None = None, jobs: dict | None = None
-) -> tuple[dict[str, bytes], list[str]]:
+def build(root: Path, background: dict | None = None) -> tuple[dict[str, bytes], list[str]]:
     """Execute (or reuse) every notebook; return staged files and the notebooks that ran.
 
     With background (a dict that outlives rebuilds, kept by `mkdocs serve`'s hook), a notebook
     whose inputs changed runs in a process of its own and its page shows a placeholder (never
     old outputs) until the result is in; a cell that raised fails the builds until an input
-    changes. Without it, a notebook that must run runs in a child process (with its kernel),
-    which also renders its page; jobs then lists that process, for stop_background.
+    changes.
     """
     docs, cache = root / "docs", root / ".cache" / "notebooks"
     staged: dict[str, bytes] = {}
     ran: list[str] = []
     for path in notebook_paths(docs):
-        page = None
         rel_docs = path.relative_to(docs).as_posix()
         rel = f"docs/{rel_docs}"
         nb = read(path, rel)
@@ -503,16 +475,11 @@ def build(
             ran.append(rel)
             continue
         else:
-            result = _execute_apart(jobs if jobs is not None else {}, path, root, rel, render=True)
-            if isinstance(result, BuildError):
-                raise result
-            if result is None:
-                raise BuildError(rel, "the build was stopped while the notebook ran")
-            data, files, page = result
+            data, files = execute(path, root, rel)
             store(cache, slug, key, data, files)
             ran.append(rel)
         staged[f"notebooks/{rel_docs}"] = data
-        staged[f"notebooks/{rel_docs}.page.json"] = cached_page(cache, slug, data, path.name, page)
+        staged[f"notebooks/{rel_docs}.page.json"] = cached_page(cache, slug, data, path.name)
     return staged, ran
 
 
@@ -524,4 +491,4 @@ def _inputs(root: Path) -> list[str]:
 
 
 if __name__ == "__main__":
-    _run_apart(*sys.argv[1:6])
+    _run_apart(*sys.argv[1:5])

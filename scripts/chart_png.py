@@ -20,7 +20,6 @@ from __future__ import annotations
 import math
 import os
 import threading
-from concurrent.futures import Future
 from pathlib import Path
 
 from scripts import fingerprint
@@ -104,23 +103,6 @@ class Drawing:
 
     def pending(self) -> list[str]:
         return sorted(self.jobs)
-
-    def draw_one_here(self) -> bool:
-        """Draw here the image queued last that the pool has not started; False if none is
-        left. For a process that would otherwise wait on the pool."""
-        with self._lock:
-            free = (r for r, job in reversed(self.jobs.items()) if job[0].cancel())
-            rel = next(free, None) if self.pool is not None else None
-            if rel is None:
-                return False
-            _, svg, where = self.jobs[rel]
-            here = Future()
-            self.jobs[rel] = (here, svg, where)
-        try:
-            here.set_result(draw(svg, where))
-        except BaseException as err:
-            here.set_exception(err)
-        return True
 
     def finish(self, outs: list[Path] = (), help_out: bool = True) -> dict[str, bytes]:
         """Wait for every queued image (drawing here those the pool has not started, if
