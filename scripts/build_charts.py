@@ -303,6 +303,15 @@ def render_chart(
         base = vega_lite_schema.to_spec(chart)
     except Exception as err:
         call(checked=True)  # raises with the line, if a part is invalid in itself
+        untyped = re.search(r'Unable to determine data type for the field "([^"]+)"', str(err))
+        if untyped:  # a shorthand with no type naming no column: Altair has nothing to go on
+            field = untyped.group(1)
+            raise BuildError(
+                _rel(module_path),
+                f"encodes field '{field}' with no type, and the data has no such column",
+                field=field,
+                expected=f"one of {sorted(plotted.columns)}, or a type as in '{field}:Q'",
+            ) from None
         raise BuildError(
             _rel(module_path),
             f"not a valid Vega-Lite spec: {err}".split("\n")[0],
@@ -1298,15 +1307,9 @@ def _locate(err: BuildError, src: bytes) -> BuildError:
         elif field == "chart" and chart_fn is not None:
             returns = [n.lineno for n in ast.walk(chart_fn) if isinstance(n, ast.Return)]
             line = max(returns) if returns else chart_fn.lineno
-        else:  # a data field: where the module names it first
-            line = next(
-                (
-                    i
-                    for i, text in enumerate(lines, 1)
-                    if f"'{field}" in text or f'"{field}' in text
-                ),
-                None,
-            )
+        else:  # a data field: where the module names it first, as a whole name
+            named = re.compile(rf"""["'(]{re.escape(field)}[:"')]""")
+            line = next((i for i, text in enumerate(lines, 1) if named.search(text)), None)
     if not field and err.problem.startswith("chart()"):
         field = "chart"
     if line is None and chart_fn is not None and not err.problem.startswith("syntax"):

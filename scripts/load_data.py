@@ -29,7 +29,7 @@ from scripts.build_error import BuildError
 PERIOD = r"\d{4}(-(Q[1-4]|H[12]|(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?))?"
 PERIOD_RE = re.compile(rf"^{PERIOD}(/{PERIOD})?$")
 DESCRIPTOR = "datapackage.json"
-PERIOD_HELP = "a period: YYYY, YYYY-Qn, YYYY-Hn, YYYY-MM, YYYY-MM-DD, or start/end of two"
+PERIOD_HELP = "a period: YYYY, YYYY-Qn, YYYY-Hn, YYYY-MM, YYYY-MM-DD, or start/end, two of these"
 
 
 @dataclass

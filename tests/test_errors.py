@@ -140,6 +140,14 @@ MISSING_FIELD = (
     "        x='period:O',\n        y='valeu:Q',\n        tooltip=['value:Q'],\n    )\n"
 )
 NO_CHART = "def chart(data):\n" + ROWS + "    return None\n"
+PREFIX_FIELD = (  # 'val' begins the name of a real column on an earlier line: not where it is used
+    "def chart(data):\n" + ROWS + "    return alt.Chart(df).mark_bar().encode(\n"
+    "        x='period:O',\n        y='val:Q',\n        tooltip=['value:Q'],\n    )\n"
+)
+UNTYPED_FIELD = (  # a shorthand with no type, naming no column
+    "def chart(data):\n" + ROWS + "    return alt.Chart(df).mark_bar().encode(\n"
+    "        x='period:O',\n        y='value:Q',\n        opacity='high',\n    )\n"
+)
 INVALID_PROPERTY = (  # Altair reports it when the whole spec is checked; the line is found after
     "def chart(data):\n" + ROWS + "    bars = alt.Chart(df).mark_bar(opacity='high')\n"
     "    return bars.encode(x='period:O', y='value:Q', tooltip=['value:Q'])\n"
@@ -204,6 +212,10 @@ CASES = [
      C, 12, "chart", "chart() raised ValueError"),
     ("chart_missing_field", lambda r: chart(r, IMPORTS + MISSING_FIELD),
      C, 14, "valeu", "the data lacks"),
+    ("chart_field_named_by_prefix", lambda r: chart(r, IMPORTS + PREFIX_FIELD),
+     C, 14, "val", "the data lacks"),
+    ("chart_untyped_field", lambda r: chart(r, IMPORTS + UNTYPED_FIELD),
+     C, 15, "high", "no such column"),
     ("chart_invalid_property", lambda r: chart(r, IMPORTS + INVALID_PROPERTY),
      C, 12, "chart", "invalid value for `opacity`"),
     ("chart_returns_none", lambda r: chart(r, IMPORTS + NO_CHART),
