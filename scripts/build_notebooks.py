@@ -7,14 +7,15 @@ converter with the options its MkDocs plugin would use (render_page), and kept b
 MkDocs plugin for notebooks (another generator can read the same file), and a build whose
 notebooks are cached never imports nbconvert (1.6 s).
 
-A run is cached under .cache/notebooks/ with the list of exactly the project files it read and
-their hashes. Which files those are is not guessed from the code: the kernel records every file
-it opens under the project (scripts/notebook_trace.py), imports and data reads alike, so a
-notebook that loads the whole data package depends on every table, one that reads a single CSV
-on that CSV, and one that finds a chart's name in docs/index.md on that page. The cached run is
-reused while the cells, the libraries' versions and every one of those files are unchanged;
-otherwise the notebook runs again. A cell that raises stops the build, naming the notebook, the
-cell and the line.
+A notebook runs in a process of its own (Run), in ipykernel's in-process kernel, while the charts
+render in this one; the same process renders its page. A run is cached under .cache/notebooks/
+with the list of exactly the project files it read and their hashes. Which files those are is
+not guessed from the code: the run records every file it opens under the project
+(scripts/notebook_trace.py), imports and data reads alike, so a notebook that loads the whole
+data package depends on every table, one that reads a single CSV on that CSV, and one that
+finds a chart's name in docs/index.md on that page. The cached run is reused while the cells,
+the libraries' versions and every one of those files are unchanged; otherwise the notebook runs
+again. A cell that raises stops the build, naming the notebook, the cell and the line.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from pathlib import Path
 
 from scripts import fingerprint
 from scripts.build_error import BuildError
+from scripts.notebook_trace import install as install_trace
 from scripts.notebook_trace import source_of
 
 LIBRARIES = ("altair", "pandas", "vl-convert-python", "ipykernel", "nbclient", "nbformat")
@@ -104,48 +106,47 @@ def file_hashes(root: Path, files: list[str]) -> dict[str, str]:
 
 
 def execute(path: Path, root: Path, rel: str) -> tuple[bytes, dict[str, str]]:
-    """Run the notebook in a fresh kernel (cwd: root); return it with outputs, and the project
-    files it read with their hashes. Raise BuildError naming the cell that failed.
+    """Run the notebook in a kernel in this process (cwd: root); return it with outputs, and
+    the project files it read with their hashes. Raise BuildError naming the cell that failed.
+
+    Only ever called in a process of its own (run_apart): the kernel is ipykernel's in-process
+    one, the notebook's state is this process's, and the trace's audit hook stays for good. So
+    the run costs no second interpreter, no sockets and no second import of the libraries
+    (2.5 s of the 3.5 s a kernel process took); the outputs are byte for byte a kernel
+    process's, as nbclient records them.
     """
     import nbformat
-    from jupyter_client.kernelspec import NoSuchKernel
-    from nbclient import NotebookClient
-    from nbclient.exceptions import CellExecutionError, DeadKernelError
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
 
     nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(
-        nb,
-        timeout=TIMEOUT,
-        resources={"metadata": {"path": str(root)}},
-        record_timing=False,  # no timestamps in the output: two builds stay byte-identical
-        allow_errors=False,
-        extra_arguments=[f"--IPKernelApp.exec_lines={TRACE}"],
-    )
-    if _CLIENTS is not None:
-        _CLIENTS.append(client)
+    kernel = nb.metadata.get("kernelspec", {}).get("name") or "python3"
+    try:
+        spec = KernelSpecManager().get_kernel_spec(kernel)
+    except NoSuchKernel:
+        spec = None
+    if spec is None or spec.language.lower() != "python":
+        raise BuildError(
+            rel,
+            f"no Jupyter kernel named '{kernel}'",
+            field="metadata.kernelspec",
+            expected="python3 (ipykernel, installed by make)",
+        )
+    os.chdir(root)
+    if str(root) not in sys.path:
+        sys.path.insert(0, str(root))
+    # The project's own modules are imported again by the cells, so the trace sees each file
+    # the notebook uses, exactly as a fresh kernel would.
+    ours = {name: module for name, module in sys.modules.items() if _is_ours(module, root)}
+    for name in ours:
+        del sys.modules[name]
     with tempfile.NamedTemporaryFile(prefix="notebook-trace-", suffix=".txt") as trace:
-        env = {**os.environ, "EXPLAINER_ROOT": str(root), "EXPLAINER_TRACE": trace.name}
-        env["PYTHONPATH"] = _pythonpath(root)
+        os.environ.update(EXPLAINER_ROOT=str(root), EXPLAINER_TRACE=trace.name)
         started = time.time_ns()
+        install_trace()
         try:
-            client.execute(
-                env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-        except CellExecutionError as err:
-            raise _cell_error(nb, rel, err) from None
-        except NoSuchKernel as err:
-            raise BuildError(
-                rel,
-                f"no Jupyter kernel named '{err.name}'",
-                field="metadata.kernelspec",
-                expected="python3 (ipykernel, installed by make)",
-            ) from None
-        except (DeadKernelError, TimeoutError) as err:
-            raise BuildError(
-                rel, f"the kernel stopped: {err}", expected="cells that finish"
-            ) from None
+            _run_cells(nb, rel)
+        finally:  # this code's own modules again (a BuildError pickles by them)
+            sys.modules.update(ours)
         read_files = Path(trace.name).read_text(encoding="utf-8").splitlines()
     deps = sorted(
         {
@@ -161,6 +162,57 @@ def execute(path: Path, root: Path, rel: str) -> tuple[bytes, dict[str, str]]:
     if changed:  # edited while it ran: what it read is not what is there now; never cache it
         hashes = {**hashes, changed[0]: "changed during the run"}
     return nbformat.writes(nb).encode() + b"\n", hashes
+
+
+def _is_ours(module, root: Path) -> bool:
+    """A module of the project's own (not a library, even one installed in .venv/ under root)."""
+    path = Path(getattr(module, "__file__", None) or "/").resolve()
+    if not path.is_relative_to(root.resolve()):
+        return False
+    rel = path.relative_to(root.resolve())
+    return not NOT_INPUTS.search(rel.as_posix()) and "site-packages" not in rel.parts
+
+
+def _run_cells(nb, rel: str) -> None:
+    """Execute every code cell of nb in an in-process kernel, recording outputs as nbclient
+    does (its own message handling, record_timing off: no timestamps, builds byte-identical)."""
+    os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")  # the debugger's start-up note
+    from ipykernel.inprocess.manager import InProcessKernelManager
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionComplete
+
+    manager = InProcessKernelManager()
+    manager.start_kernel()
+    kernel = manager.client()
+    kernel.start_channels()
+    recorder = NotebookClient(nb, record_timing=False)
+    recorder.reset_execution_trackers()
+
+    def reply(msg_id: str) -> dict:
+        while True:
+            msg = kernel.get_shell_msg(timeout=TIMEOUT)
+            if msg["parent_header"].get("msg_id") == msg_id:
+                return msg
+
+    nb.metadata["language_info"] = reply(kernel.kernel_info())["content"]["language_info"]
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code" or not cell.source.strip():
+            continue
+        msg_id = kernel.execute(cell.source, stop_on_error=True)
+        recorder.code_cells_executed += 1
+        cell.outputs = []
+        recorder.clear_before_next_output = False
+        done = reply(msg_id)["content"]
+        while True:  # the cell's messages; its printed text comes with no parent header
+            msg = kernel.get_iopub_msg(timeout=TIMEOUT)
+            if msg["parent_header"].get("msg_id") not in (msg_id, None):
+                continue
+            try:
+                recorder.process_message(msg, cell, index)
+            except CellExecutionComplete:
+                break
+        if done["status"] == "error":
+            raise _cell_error(nb, rel, f"{done.get('ename')}: {done.get('evalue')}")
 
 
 def _cell_error(nb, rel: str, err) -> BuildError:
@@ -304,6 +356,171 @@ def placeholder_page(nb: dict) -> bytes:
     return (json.dumps(page, ensure_ascii=False, sort_keys=True) + "\n").encode()
 
 
+# --- a run in a process of its own ----------------------------------------------------------------
+
+
+class Run:
+    """One notebook running in a child process, which leaves (notebook, files) or a BuildError
+    in a file, and renders the page into the page cache while this process goes on.
+
+    apart (under serve): `python -m scripts.build_notebooks`, in a session of its own (the
+    server's Ctrl+C is not its) at low CPU priority (it yields to the build a contributor
+    awaits). Otherwise (a one-off build) a fork of this process where it can be (_can_fork):
+    the libraries and the validated data are there already, which saves the child 1.5 s of
+    imports; it shares this process's Ctrl+C."""
+
+    def __init__(self, path: Path, root: Path, rel: str, apart: bool = False) -> None:
+        self.rel = rel
+        self.folder = tempfile.TemporaryDirectory(prefix="notebook-run-")
+        self.out = Path(self.folder.name) / "result.pickle"
+        self.log = Path(self.folder.name) / "stderr.txt"
+        cells = sum(c.get("cell_type") == "code" for c in read(path, rel)["cells"])
+        self.deadline = time.monotonic() + TIMEOUT * max(1, cells) + 30
+        if not apart and _can_fork():
+            # What the notebook imports and this process's charts need anyway: imported once,
+            # here, before the fork, not once on each side of it.
+            import altair  # noqa: F401
+            import pandas  # noqa: F401
+
+            self.proc = _Fork(
+                self.log, lambda: _run_apart(str(path), str(root), rel, str(self.out))
+            )
+            return
+        with self.log.open("wb") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "scripts.build_notebooks", str(path), str(root), rel]
+                + [str(self.out), "apart" if apart else "with"],
+                cwd=root,
+                env={**os.environ, "PYTHONPATH": _pythonpath(root)},
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+                start_new_session=apart,
+            )
+
+    def result(self):
+        """Wait: (notebook bytes, files read), or a BuildError."""
+        import pickle
+
+        try:
+            self.proc.wait(timeout=max(0.1, self.deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            return BuildError(
+                self.rel,
+                f"the kernel stopped: a cell ran longer than {TIMEOUT} s",
+                expected="cells that finish",
+            )
+        try:
+            if self.proc.returncode == 0 and self.out.is_file():
+                return pickle.loads(self.out.read_bytes())
+            said = self.log.read_text(encoding="utf-8", errors="replace").strip().splitlines()
+            return BuildError(
+                self.rel,
+                f"the notebook's run stopped (exit code {self.proc.returncode})"
+                + (f": {said[-1]}" if said else ""),
+            )
+        finally:
+            self.folder.cleanup()
+
+
+def _can_fork() -> bool:
+    """Whether a fork of this process can run a notebook: not once vl-convert has started its
+    engine here (a fork has none of its threads, and the notebook draws a chart)."""
+    if not hasattr(os, "fork"):
+        return False
+    try:
+        names = [(t / "comm").read_text() for t in Path("/proc/self/task").iterdir()]
+    except OSError:
+        return False
+    return not any(n.startswith(("V8 ", "tokio-")) for n in names)
+
+
+class _Fork:
+    """A forked child running job(), with the bits of Popen that Run uses."""
+
+    def __init__(self, log: Path, job) -> None:
+        import traceback
+
+        sys.stdout.flush()
+        sys.stderr.flush()
+        fd = os.open(log, os.O_WRONLY | os.O_CREAT, 0o600)
+        self.pid = os.fork()
+        if self.pid == 0:  # the child: never back into the build's code
+            code = 1
+            try:
+                os.dup2(fd, 2)
+                null = os.open(os.devnull, os.O_RDWR)
+                os.dup2(null, 0)
+                os.dup2(null, 1)
+                _fresh_warnings()
+                job()
+                code = 0
+            except BaseException:
+                traceback.print_exc()
+            finally:
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os._exit(code)
+        os.close(fd)
+        self.returncode = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        end = None if timeout is None else time.monotonic() + timeout
+        while self.poll() is None:
+            if end is not None and time.monotonic() > end:
+                raise subprocess.TimeoutExpired("notebook run", timeout)
+            time.sleep(0.01)
+        return self.returncode
+
+    def kill(self) -> None:
+        if self.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, 9)
+
+
+def _fresh_warnings() -> None:
+    """Python's own warning filters, as a fresh kernel has them (the build may ignore all)."""
+    import warnings
+
+    warnings.resetwarnings()
+    warnings.filterwarnings("default", category=DeprecationWarning, module="__main__")
+    for kind in (DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning):
+        warnings.simplefilter("ignore", kind, append=True)
+
+
+def _run_apart(path: str, root: str, rel: str, out: str, mode: str = "with") -> None:
+    """The child of Run: execute, leave the result (or the BuildError) in out, then render the
+    page into the cache, where the build that waits for the result finds it."""
+    import pickle
+
+    if mode == "apart":
+        os.nice(10)
+    try:
+        result = execute(Path(path), Path(root), rel)
+    except BuildError as err:
+        result = err
+    tmp = Path(out + ".tmp")
+    tmp.write_bytes(pickle.dumps(result))
+    if not isinstance(result, BuildError):
+        cache = Path(root) / ".cache" / "notebooks"
+        cached_page(cache, _slug(rel), result[0], Path(path).name)
+    tmp.replace(out)
+
+
+def _slug(rel: str) -> str:
+    """docs/a/b.ipynb -> a__b: the name of its runs in the cache."""
+    return rel.removeprefix("docs/").replace("/", "__").removesuffix(".ipynb")
+
+
 # --- under `mkdocs serve`: run in the background -----------------------------------------------
 
 
@@ -321,7 +538,7 @@ def _in_background(jobs: dict, key: str, path: Path, root: Path, rel: str, done)
         return  # when it lands, the next build checks its inputs and runs again if they moved
 
     def job() -> None:
-        # Start once the build that asked for it is done: on two cores a kernel starting up
+        # Start once the build that asked for it is done: on two cores a notebook starting up
         # next to the build would slow down the very edit the contributor is waiting for.
         idle = jobs.get(IDLE)
         if isinstance(idle, threading.Event):
@@ -345,46 +562,30 @@ def _in_background(jobs: dict, key: str, path: Path, root: Path, rel: str, done)
 
 
 def _execute_apart(jobs: dict, path: Path, root: Path, rel: str):
-    """execute() in a child process: (notebook, files), a BuildError, or None if the server
-    stopped meanwhile. Not in a thread of the server: a kernel's ZeroMQ sockets held by a thread
-    make the server's exit wait forever (pyzmq's context waits for every socket at exit), and a
-    process, kernel and all, can be stopped with the server (stop_background)."""
-    import pickle
-
-    with tempfile.TemporaryDirectory(prefix="notebook-run-") as tmp:
-        out = Path(tmp) / "result.pickle"
-        command = [sys.executable, "-m", "scripts.build_notebooks", str(path), str(root), rel]
-        with _RUNS_LOCK:
-            if jobs.get(STOPPING):
-                return None
-            proc = subprocess.Popen(
-                [*command, str(out)],
-                cwd=root,
-                env={**os.environ, "PYTHONPATH": _pythonpath(root)},
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,  # Ctrl+C in the terminal is the server's, not its
-            )
-            jobs.setdefault(RUNS, set()).add(proc)
-        try:
-            proc.wait()
-        finally:
-            with _RUNS_LOCK:
-                jobs[RUNS].discard(proc)
+    """A Run, apart: (notebook, files), a BuildError, or None if the server stopped meanwhile.
+    Not in a thread of the server: the notebook's state and imports would be the server's, and
+    a process can be stopped with the server (stop_background)."""
+    with _RUNS_LOCK:
         if jobs.get(STOPPING):
             return None
-        if proc.returncode != 0 or not out.is_file():
-            return BuildError(rel, f"the notebook's run stopped (exit code {proc.returncode})")
-        return pickle.loads(out.read_bytes())
+        run = Run(path, root, rel, apart=True)
+        jobs.setdefault(RUNS, set()).add(run.proc)
+    try:
+        result = run.result()
+    finally:
+        with _RUNS_LOCK:
+            jobs[RUNS].discard(run.proc)
+    return None if jobs.get(STOPPING) else result
 
 
 def stop_background(jobs: dict, wait: float = 5.0) -> None:
-    """Stop every notebook run in progress, kernels included (as the server stops)."""
+    """Stop every notebook run in progress (as the server stops)."""
     import signal
 
     with _RUNS_LOCK:
         jobs[STOPPING] = True
         runs = list(jobs.get(RUNS, ()))
-    for proc in runs:  # SIGHUP: nbclient takes SIGTERM and SIGINT over, for a slow shutdown
+    for proc in runs:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGHUP)
     deadline = time.monotonic() + wait
@@ -401,55 +602,26 @@ def _pythonpath(root: Path) -> str:
     return os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))
 
 
-_CLIENTS: list | None = None  # in _run_apart's process: its notebook clients (their kernels)
+def start(root: Path, background: dict | None = None):
+    """Execute (or reuse) every notebook: start what must run now and return a function that
+    waits for it and returns (staged files, the notebooks that ran).
 
-
-def _run_apart(path: str, root: str, rel: str, out: str) -> None:
-    """The child of _execute_apart: run at low CPU priority (under serve it yields to the build a
-    contributor awaits) and leave the result, or the BuildError, in out. Stopped, it stops its
-    kernel first (a kernel runs in a session of its own: it would outlive this process)."""
-    import pickle
-    import signal
-
-    global _CLIENTS
-    _CLIENTS = []
-
-    def stop(signum, frame) -> None:
-        for client in _CLIENTS:
-            pid = getattr(getattr(getattr(client, "km", None), "provisioner", None), "pid", None)
-            if pid:
-                with contextlib.suppress(OSError):
-                    os.killpg(pid, signal.SIGKILL)
-        os._exit(128 + signum)
-
-    signal.signal(signal.SIGHUP, stop)
-    os.nice(10)
-    try:
-        result = execute(Path(path), Path(root), rel)
-    except BuildError as err:
-        result = err
-    tmp = Path(out + ".tmp")
-    tmp.write_bytes(pickle.dumps(result))
-    tmp.replace(out)
-
-
-def build(root: Path, background: dict | None = None) -> tuple[dict[str, bytes], list[str]]:
-    """Execute (or reuse) every notebook; return staged files and the notebooks that ran.
-
-    With background (a dict that outlives rebuilds, kept by `mkdocs serve`'s hook), a notebook
-    whose inputs changed runs in a process of its own and its page shows a placeholder (never
-    old outputs) until the result is in; a cell that raised fails the builds until an input
-    changes.
+    Without background (a one-off build) each notebook to run starts at once in a process of its
+    own (Run), beside the charts. With background (a dict that outlives rebuilds, kept by
+    `mkdocs serve`'s hook), a notebook whose inputs changed runs in the background and its page
+    shows a placeholder (never old outputs) until the result is in; a cell that raised fails
+    the builds until an input changes.
     """
     docs, cache = root / "docs", root / ".cache" / "notebooks"
     staged: dict[str, bytes] = {}
     ran: list[str] = []
+    runs = []
     for path in notebook_paths(docs):
         rel_docs = path.relative_to(docs).as_posix()
         rel = f"docs/{rel_docs}"
         nb = read(path, rel)
         key = notebook_key(nb)
-        slug = rel_docs.replace("/", "__").removesuffix(".ipynb")
+        slug = _slug(rel)
         hit = lookup(cache, slug, key, root) if cache.is_dir() else None
         if hit is not None:
             data = hit.read_bytes()
@@ -475,12 +647,37 @@ def build(root: Path, background: dict | None = None) -> tuple[dict[str, bytes],
             ran.append(rel)
             continue
         else:
-            data, files = execute(path, root, rel)
-            store(cache, slug, key, data, files)
-            ran.append(rel)
+            runs.append((Run(path, root, rel), rel_docs, key, slug, path.name))
+            continue
         staged[f"notebooks/{rel_docs}"] = data
         staged[f"notebooks/{rel_docs}.page.json"] = cached_page(cache, slug, data, path.name)
-    return staged, ran
+
+    def finish() -> tuple[dict[str, bytes], list[str]]:
+        results = [(run.result(), *rest) for run, *rest in runs]  # every run ends, even after
+        for result, rel_docs, key, slug, filename in results:  # a failure: no orphans
+            if isinstance(result, BuildError):
+                raise result
+            data, files = result
+            store(cache, slug, key, data, files)
+            ran.append(f"docs/{rel_docs}")
+            staged[f"notebooks/{rel_docs}"] = data
+            staged[f"notebooks/{rel_docs}.page.json"] = cached_page(cache, slug, data, filename)
+        return staged, sorted(ran)
+
+    def cancel() -> None:  # the build failed elsewhere: its notebooks are not wanted
+        for run, *_ in runs:
+            run.proc.kill()
+            run.proc.wait()
+            run.folder.cleanup()
+
+    finish.cancel = cancel
+    finish.running = bool(runs)
+    return finish
+
+
+def build(root: Path, background: dict | None = None) -> tuple[dict[str, bytes], list[str]]:
+    """start(root, background), waited for."""
+    return start(root, background)()
 
 
 def _inputs(root: Path) -> list[str]:
@@ -491,4 +688,4 @@ def _inputs(root: Path) -> list[str]:
 
 
 if __name__ == "__main__":
-    _run_apart(*sys.argv[1:5])
+    _run_apart(*sys.argv[1:6])

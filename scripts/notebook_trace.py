@@ -1,10 +1,11 @@
-"""Record every project file a notebook's kernel opens, so its cache key is what it really read.
+"""Record every project file a notebook's run opens, so its cache key is what it really read.
 
-scripts/build_notebooks.py starts each kernel with `install()` as its first line of code (an
-IPython exec_line: no cell, no output, nothing in the reader's namespace). Python's audit hook
-sees every open(), including the ones behind `import` (the module's cached bytecode) and behind
-pandas or csv, so data tables, chart modules and pages a notebook reads are all found, however
-it names them. Paths go to the file named by EXPLAINER_TRACE, one per line, as they happen.
+scripts/build_notebooks.py calls `install()` in the process that runs the notebook, just before
+the first cell (its project modules dropped from sys.modules, so the cells import them anew).
+Python's audit hook sees every open(), including the ones behind `import` (the module's cached
+bytecode) and behind pandas or csv, so data tables, chart modules and pages a notebook reads
+are all found, however it names them. Paths go to the file named by EXPLAINER_TRACE, one per
+line, as they happen.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ import sys
 
 
 def install() -> None:
-    """Start recording (in the kernel): opens under EXPLAINER_ROOT go to EXPLAINER_TRACE."""
+    """Start recording for good (an audit hook cannot be removed): opens under EXPLAINER_ROOT go
+    to EXPLAINER_TRACE."""
     root = os.environ.get("EXPLAINER_ROOT")
     trace = os.environ.get("EXPLAINER_TRACE")
     if not root or not trace:

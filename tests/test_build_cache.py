@@ -470,19 +470,19 @@ def test_ctrl_c_stops_serve_quietly_and_completely(tmp_path):
 
 
 def test_ctrl_c_stops_serve_while_the_notebook_runs(tmp_path):
-    """Ctrl+C while the notebook re-runs in the background (its kernel busy with cells) stops
-    the server, the run and its kernel, which has a session of its own: no Ctrl+C reaches it."""
+    """Ctrl+C while the notebook re-runs in the background (its process busy with cells) stops
+    the server and the run, which has a session of its own: no Ctrl+C reaches it."""
     root = copy_project(tmp_path / "project")
     page = root / "docs" / "methodology.ipynb"
     notebook = json.loads(page.read_text(encoding="utf-8"))
-    # A cell that keeps the kernel busy for longer than the test: Ctrl+C lands mid-run.
+    # A cell that keeps the run busy for longer than the test: Ctrl+C lands mid-run.
     slow = {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None}
     notebook["cells"].insert(0, {**slow, "source": "import time\n\ntime.sleep(120)"})
     page.write_text(json.dumps(notebook, indent=1), encoding="utf-8")
 
     def kernel_busy(log: str) -> bool:
         return "re-running in the background" in log and any(
-            b"ipykernel" in _cmdline(p) for p in _processes_in(root)
+            b"scripts.build_notebooks" in _cmdline(p) for p in _processes_in(root)
         )
 
     _ctrl_c_serve(root, ready=kernel_busy, settle=4)  # its start-up done, in the sleep
@@ -528,7 +528,7 @@ def _ctrl_c_serve(root: Path, ready, settle: float) -> None:
         if not left:
             break
     named = [_cmdline(p)[:200] for p in left]
-    for proc in left:  # a failure here leaves no busy kernel behind for the rest of the run
+    for proc in left:  # a failure here leaves no busy run behind for the rest of the tests
         with contextlib.suppress(OSError, ValueError):
             os.kill(int(proc.name), signal.SIGKILL)
     log = "".join(lines)
@@ -539,7 +539,7 @@ def _ctrl_c_serve(root: Path, ready, settle: float) -> None:
 
 
 def _processes_in(root: Path) -> list[Path]:
-    """Processes whose working folder is root (a notebook run and its kernel work there)."""
+    """Processes whose working folder is root (a notebook run works there)."""
     found = []
     for proc in Path("/proc").glob("[0-9]*"):
         try:
