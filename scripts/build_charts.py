@@ -36,7 +36,14 @@ import threading
 import time
 from pathlib import Path
 
-from scripts import build_notebooks, chart_png, derived_figures, fingerprint, vega_lite_schema
+from scripts import (
+    build_notebooks,
+    chart_fonts,
+    chart_png,
+    derived_figures,
+    fingerprint,
+    vega_lite_schema,
+)
 from scripts.build_error import BuildError
 from scripts.load_data import DataPackage, load_package
 
@@ -119,7 +126,8 @@ def frames(pkg: DataPackage, names: tuple[str, ...], module_path: Path):
 
 
 def _versions() -> str:
-    return fingerprint.versions("altair", "vl-convert-python", "pandas", "numpy")
+    libraries = fingerprint.versions("altair", "vl-convert-python", "pandas", "numpy")
+    return f"{libraries} {chart_fonts.KEY}"
 
 
 # Functions of this module that decide whether and where to render, never what: editing them
@@ -371,12 +379,12 @@ def drawn_svg(spec: dict, cache: Path, keep: int = 20) -> str:
     The methodology notebook draws the home page's chart with it: a rebuild after an edit to
     data that chart does not plot then starts no Vega in the notebook's kernel (1.5 s)."""
     text = json.dumps(spec, sort_keys=True)  # NaN and all: the key of exactly this spec
-    key = fingerprint.sha(text, fingerprint.versions("vl-convert-python"))[:24]
+    key = fingerprint.sha(text, fingerprint.versions("vl-convert-python"), chart_fonts.KEY)[:24]
     hit = cache / f"{key}.svg"
     if hit.is_file():
         os.utime(hit)  # recently used: kept longest
         return hit.read_text(encoding="utf-8")
-    import vl_convert as vlc
+    vlc = chart_fonts.vl_convert()
 
     svg = vlc.vegalite_to_svg(spec)
     cache.mkdir(parents=True, exist_ok=True)
@@ -456,9 +464,10 @@ def _render_static(
     dark colour classes, what-if controls). card is (title, source line) of the download;
     narrow_base, if given, is the module's own phone version (chart(data, layout="narrow"))."""
     import altair as alt
-    import vl_convert as vlc
 
     from charts import _theme
+
+    vlc = chart_fonts.vl_convert()
 
     def spec_for(theme: str, variant: str, width: int | None = None) -> dict:
         spec = copy.deepcopy(narrow_base if variant == "narrow" and narrow_base else base)
@@ -982,7 +991,7 @@ def _runtime_path(cache: Path) -> Path:
 
 def vega_runtime(cache: Path) -> bytes:
     """Return the self-hosted Vega runtime (from vl-convert, so no Node and no CDN)."""
-    import vl_convert as vlc
+    vlc = chart_fonts.vl_convert()
 
     path = _runtime_path(cache)
     if not path.exists():
@@ -1211,7 +1220,8 @@ def warm() -> None:
     _exit_with_parent()
     import altair  # noqa: F401
     import pandas  # noqa: F401
-    import vl_convert as vlc
+
+    vlc = chart_fonts.vl_convert()
 
     vega_lite_schema.validator()
 

@@ -22,7 +22,7 @@ import os
 import threading
 from pathlib import Path
 
-from scripts import fingerprint
+from scripts import chart_fonts, fingerprint
 from scripts.build_error import BuildError
 
 CARD_WIDTH = 1200  # px: social cards' large image needs at least this width
@@ -59,7 +59,7 @@ def png_size(svg: bytes) -> tuple[int, int]:
 
 def draw(svg: bytes, where: str, scale: float | None = None) -> bytes:
     """The SVG as PNG (at png_scale unless given); BuildError naming where on failure."""
-    import vl_convert as vlc
+    vlc = chart_fonts.vl_convert()
 
     try:
         return vlc.svg_to_png(svg.decode(), scale=png_scale(svg) if scale is None else scale)
@@ -68,7 +68,7 @@ def draw(svg: bytes, where: str, scale: float | None = None) -> bytes:
 
 
 def _key(svg: bytes) -> str:
-    return fingerprint.sha(svg, fingerprint.versions("vl-convert-python"))[:24]
+    return fingerprint.sha(svg, fingerprint.versions("vl-convert-python"), chart_fonts.KEY)[:24]
 
 
 class Drawing:

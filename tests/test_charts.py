@@ -10,10 +10,10 @@ from pathlib import Path
 import altair
 import jsonschema
 import pytest
-import vl_convert
 
 from scripts import build_charts, vega_lite_schema
 from scripts.build_error import BuildError
+from scripts.chart_fonts import vl_convert
 from scripts.load_data import load_package
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -106,14 +106,14 @@ def test_compiles_to_vega_and_renders_svg(built, name, theme):
     vega = json.loads(built[name][f"{theme}.vg.json"])
     assert vega["$schema"].startswith("https://vega.github.io/schema/vega/")
     assert vega["marks"], "compiled Vega has no marks"
-    svg = vl_convert.vega_to_svg(vega)
+    svg = vl_convert().vega_to_svg(vega)
     assert svg.startswith("<svg") and "<path" in svg or "<rect" in svg
 
 
 @pytest.mark.parametrize("name", CHARTS)
 def test_themes_differ(built, name):
     light, dark = (json.loads(built[name][f"{theme}.vg.json"]) for theme in ("light", "dark"))
-    assert vl_convert.vega_to_svg(light) != vl_convert.vega_to_svg(dark)
+    assert vl_convert().vega_to_svg(light) != vl_convert().vega_to_svg(dark)
 
 
 @pytest.mark.parametrize("name", CHARTS)

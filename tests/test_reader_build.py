@@ -59,9 +59,9 @@ def _paints(svg: str, rules: dict | None = None) -> list[dict[str, str]]:
 
 
 def _drawn(vega_json: str) -> str:
-    import vl_convert
+    from scripts.chart_fonts import vl_convert
 
-    return vl_convert.vega_to_svg(json.loads(vega_json))
+    return vl_convert().vega_to_svg(json.loads(vega_json))
 
 
 @pytest.mark.parametrize("layout", ["wide", "narrow"])
