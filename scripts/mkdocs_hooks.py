@@ -57,17 +57,22 @@ def on_config(config):
             for name in [n for n in sys.modules if n.startswith("scripts.")]:
                 del sys.modules[name]
         _list_theme_files_once(config.theme, Path(config.config_file_path).parent)
-        _link_static_files()
+    _state["generated"] = os.path.join(config.docs_dir, "generated", "")
+    _link_static_files()
     _state["dates"] = None
     return config
 
 
 def _link_static_files() -> None:
-    """Under serve MkDocs empties its temporary site and copies every static file into it again
-    on every rebuild: some 300 (Material's assets, the charts' files), a sixth of a second. A
-    hard link is a fraction of that (a copy where the two folders are on different file
-    systems). Safe because nothing writes into a file it copied: pages, the search index and
-    the sitemap are new files in a site emptied first."""
+    """MkDocs copies every static file into the site it builds: some 300 (Material's assets,
+    the charts' files), and on this project's machines a new file costs about half a millisecond
+    whatever its size. A hard link is a fiftieth of that (a copy where the two folders are on
+    different file systems). Under serve every file is linked: nothing writes into a file it
+    copied (pages, the search index and the sitemap are new files in a site emptied first). A
+    one-off build links only docs/generated/: scripts/build_site.py rewrites some copied files
+    in place afterwards (our scripts and stylesheets, Material's search worker), which must stay
+    copies, while docs/generated/ is only ever replaced, never written into (chart_png.write_file),
+    so the last good site/ keeps its files when a later build changes them."""
     from mkdocs import utils
 
     copy = utils.copy_file
@@ -75,6 +80,9 @@ def _link_static_files() -> None:
         return
 
     def link_or_copy(source_path: str, output_path: str) -> None:
+        if not (_state["serving"] or source_path.startswith(_state["generated"])):
+            copy(source_path, output_path)
+            return
         if os.path.isdir(output_path):
             output_path = os.path.join(output_path, os.path.basename(source_path))
         os.makedirs(os.path.dirname(output_path), exist_ok=True)

@@ -14,6 +14,7 @@ import re
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -175,19 +176,22 @@ def test_editing_a_chart_module_recomputes_it_and_the_notebook_that_imports_it(c
 
 
 def test_a_damaged_cache_entry_is_drawn_again(cached):
-    """A drawing cache entry missing a file (a crash, a hand-pruned .cache) is not used; the
-    chart is drawn again and stored over it, instead of every build failing until .cache is
-    deleted."""
+    """A damaged drawing cache entry (a crash, a disk error) is not used; the chart is drawn
+    again and stored over it, instead of every build failing until .cache is deleted."""
     name = "seres_deliveries_test"
     build(cached)
     before = tree_digest(cached / "docs" / "generated" / "charts" / name)
-    entries = [p for p in (cached / ".cache" / "drawn" / name).iterdir() if p.is_dir()]
+    entries = list((cached / ".cache" / "drawn" / name).glob("*.zip"))
     entry = max(entries, key=lambda p: p.stat().st_mtime_ns)  # the one this build used
-    (entry / "static.json").unlink()
-    shutil.rmtree(cached / ".cache" / "charts" / name)
+    damaged = bytearray(entry.read_bytes())
+    damaged[len(damaged) // 2] ^= 0xFF  # one byte of one of its files
+    entry.write_bytes(damaged)
+    for hit in (cached / ".cache" / "charts" / name).glob("*.zip"):
+        hit.unlink()
     again = build(cached)
     assert again["charts_built"] == [name]
-    assert (entry / "static.json").is_file()
+    with zipfile.ZipFile(entry) as stored:
+        assert stored.testzip() is None, "the entry was not stored again"
     assert tree_digest(cached / "docs" / "generated" / "charts" / name) == before
 
 

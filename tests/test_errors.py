@@ -331,3 +331,17 @@ def test_verbose_shows_the_traceback(project):
     assert result.returncode == 1
     assert "Traceback" in result.stderr
     assert f"error: {T}:3: field 'value'" in result.stderr
+
+
+def test_a_build_that_redraws_a_chart_then_fails_leaves_the_sites_chart_files(good, project):
+    """The site's chart files are hard links to docs/generated/ (scripts/mkdocs_hooks.py): a build
+    that redraws a chart and then stops at a page must leave the last good site's files as they
+    were, not show the new drawing through the link."""
+    replace_cell(project / T, 2, "value", "74764")  # a real change to the chart that plots it
+    insert_line(project / P, 3, "It was {{ fig nope }}.")
+    result = run_build(project)
+    assert result.returncode == 1, result.stderr
+    plotted = "generated/charts/nev_sales_caam/data.csv"
+    assert "0.074764" in (project / "docs" / plotted).read_text(encoding="utf-8"), "not redrawn"
+    assert "0.074764" not in (project / "site" / plotted).read_text(encoding="utf-8")
+    assert tree_digest(project / "site") == good[2], "a failed build changed the last good site/"
