@@ -147,6 +147,7 @@ ORCHESTRATION = frozenset(
         "_runtime_path",
         "build",
         "_cache_entry",
+        "_landing",
         "_render",
         "_render_in_worker",
         "_store",
@@ -1010,12 +1011,16 @@ def build(
     only: list[str] | None = None,
     background: dict | None = None,
     defer_png: bool = False,
+    defer_notebooks: bool = False,
 ) -> dict:
     """Validate data, build every chart and notebook into docs/generated; return counts.
 
     background: under `mkdocs serve`, notebooks run in the background (scripts/build_notebooks.py).
     defer_png: return before the charts' PNGs are drawn; stats["drawing"] (a chart_png.Drawing)
     has them, for the caller to finish once the pages are written.
+    defer_notebooks: return while a notebook still runs, its page staged as a placeholder;
+    stats["notebooks"]() waits and writes its real files (before its page is rendered: the
+    other pages are built meanwhile). Never publish a build that has not called it.
     """
     started = time.perf_counter()
     out = out or root / "docs" / "generated"
@@ -1090,7 +1095,11 @@ def build(
         staged["data/datapackage.json"] = (root / "data" / "datapackage.json").read_bytes()
         staged["vega.js"] = vega_runtime(root / ".cache")
         staged.update(site_assets(staged, root))
-        notebooks, ran = notebooks_done() if notebooks_done else ({}, [])
+        later = defer_notebooks and notebooks_done is not None and notebooks_done.running
+        if later:
+            notebooks, ran = notebooks_done.waiting, []
+        else:
+            notebooks, ran = notebooks_done() if notebooks_done else ({}, [])
         staged.update(notebooks)
         # A PNG still being drawn keeps its old file until the new one replaces it.
         changed = sync(staged, out, prune=only is None, keep=set(drawing.pending()))
@@ -1111,12 +1120,27 @@ def build(
     }
     if defer_png:
         stats["drawing"] = drawing
+    if later:
+        stats["notebooks"] = _landing(notebooks_done, out)
     log(
         f"build_charts: data {'validated' if pkg.validated else 'unchanged'}; charts: "
         f"{stats['built']} built, {stats['reused']} from cache; notebooks: {len(ran)} run, "
         f"{stats['notebooks_reused']} from cache; {changed} files written in {seconds:.2f}s"
     )
     return stats
+
+
+def _landing(notebooks_done, out: Path):
+    """A function that waits for the notebooks still running and writes their files into out."""
+
+    def land() -> list[str]:
+        staged, ran = notebooks_done()
+        for rel, data in staged.items():
+            chart_png.write_file(out / rel, data)
+        return ran
+
+    land.cancel = notebooks_done.cancel
+    return land
 
 
 def _cache_entry(name: str, charts_dir: Path, cache: Path, pkg: DataPackage, root: Path) -> Path:

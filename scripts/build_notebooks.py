@@ -613,6 +613,7 @@ def start(root: Path, background: dict | None = None):
     """
     docs, cache = root / "docs", root / ".cache" / "notebooks"
     staged: dict[str, bytes] = {}
+    waiting: dict[str, bytes] = {}  # a running notebook's placeholders, for finish.waiting
     ran: list[str] = []
     runs = []
     for path in notebook_paths(docs):
@@ -647,6 +648,8 @@ def start(root: Path, background: dict | None = None):
             continue
         else:
             runs.append((Run(path, root, rel), rel_docs, key, slug, path.name))
+            waiting[f"notebooks/{rel_docs}"] = placeholder(nb)
+            waiting[f"notebooks/{rel_docs}.page.json"] = placeholder_page(nb)
             continue
         staged[f"notebooks/{rel_docs}"] = data
         staged[f"notebooks/{rel_docs}.page.json"] = cached_page(cache, slug, data, path.name)
@@ -671,6 +674,7 @@ def start(root: Path, background: dict | None = None):
 
     finish.cancel = cancel
     finish.running = bool(runs)
+    finish.waiting = {**staged, **waiting}  # what the other pages can be built beside meanwhile
     return finish
 
 

@@ -5,7 +5,10 @@
   runs `python -m scripts.build_charts` first instead.
 - each notebook page is the page scripts/build_notebooks.py rendered from its executed copy
   (docs/generated/notebooks/<name>.ipynb.page.json: HTML, table of contents, title); the
-  executed notebook is published beside the page, as mkdocs-jupyter's plugin did.
+  executed notebook is published beside the page, as mkdocs-jupyter's plugin did. In a one-off
+  build a notebook that must run again runs while the pages before its own are built; its page
+  waits for it, and its files land in docs/generated/ before the static files are copied.
+- docs/generated/ enters the site as hard links, not copies (_link_static_files).
 - Material's search index reuses the entries of pages that did not change (scripts/search_cache.py).
 - each page gets its last-updated date from git (scripts/page_dates.py) in the place Material
   shows it (page.meta.revision_date).
@@ -131,9 +134,13 @@ def on_pre_build(config) -> None:
     _state["jobs"]["idle"].clear()  # background notebook runs wait for this build to finish
     build_charts = importlib.import_module("scripts.build_charts")
     stats = build_charts.build(
-        background=_state["jobs"] if _state["serving"] else None, defer_png=True
+        background=_state["jobs"] if _state["serving"] else None,
+        defer_png=True,
+        defer_notebooks=True,
     )
     _state["drawing"] = stats.pop("drawing")
+    # A notebook still running: the pages before it are built meanwhile, and its page waits.
+    _state["notebooks"] = stats.pop("notebooks", None)
     search = config.plugins.get("material/search")
     if search is not None and hasattr(search, "search_index"):
         search_cache = importlib.import_module("scripts.search_cache")
@@ -185,8 +192,18 @@ def on_pre_page(page, config, files):
     return page
 
 
+def _land_notebooks() -> None:
+    """Wait for the notebooks still running and put their files in docs/generated/: before the
+    first notebook page is rendered, and at the latest before the static files are copied (the
+    executed .ipynb is published beside its page)."""
+    land = _state.pop("notebooks", None)
+    if land is not None:
+        land()
+
+
 def _render_notebook(page, config, files) -> None:
     """Page.render for a notebook: the HTML the build step rendered, not Markdown."""
+    _land_notebooks()
     rendered = json.loads(Path(f"{page.file.abs_src_path}.page.json").read_text(encoding="utf-8"))
     page.content = table_wrap.wrap_tables(rendered["content"])
     page.toc = get_toc(rendered["toc_tokens"])
@@ -239,6 +256,9 @@ def _finish_pngs(config) -> None:
 
 
 def on_build_error(error) -> None:
+    land = _state.pop("notebooks", None)
+    if land is not None:  # its runs are not wanted: stop them
+        land.cancel()
     drawing = _state.pop("drawing", None)
     if drawing is not None:
         drawing.close(cancel=True)
@@ -258,6 +278,7 @@ def on_shutdown() -> None:
 
 
 def on_env(env, config, files):
+    _land_notebooks()
     env.bytecode_cache = _BytecodeCache(Path(config.config_file_path).parent / ".cache" / "jinja")
     return env
 

@@ -16,7 +16,7 @@ import sys
 import nbformat
 from nbclient import NotebookClient
 
-from tests.conftest import copy_project
+from tests.conftest import copy_project, run_build
 
 RUN = """
 import json, sys
@@ -61,3 +61,24 @@ def test_a_build_s_notebook_run_gives_a_kernel_process_s_outputs(tmp_path):
     files = said["files"]
     for read in ("data/deliveries.csv", "charts/nev_sales_caam.py", "scripts/load_data.py"):
         assert read in files, f"the run's inputs miss {read}: {sorted(files)}"
+
+
+def test_a_build_that_runs_the_notebook_publishes_its_outputs_not_the_placeholder(tmp_path):
+    """The pages before the notebook's are built while it runs (scripts/mkdocs_hooks.py); its own
+    page and the .ipynb beside it must still be the finished run, after a data edit too."""
+    from scripts.bench import _touch_csv
+    from scripts.build_notebooks import NOTE_TITLE
+
+    root = copy_project(tmp_path / "project")
+    assert run_build(root).returncode == 0
+    _touch_csv(root / "data" / "deliveries.csv", 1)  # a note edited: the notebook runs again
+    result = run_build(root)
+    assert result.returncode == 0, result.stderr
+    page = (root / "site" / "methodology" / "index.html").read_text(encoding="utf-8")
+    assert NOTE_TITLE not in page, "the page was published with the placeholder"
+    assert "Our calculations, recomputed" in page and "data:image/svg+xml" in page
+    published = nbformat.reads(
+        (root / "site" / "methodology" / "methodology.ipynb").read_text(encoding="utf-8"), 4
+    )
+    code = [c for c in published.cells if c.cell_type == "code"]
+    assert sum(bool(c.outputs) for c in code) >= len(code) - 1, "published without its outputs"
