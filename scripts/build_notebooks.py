@@ -21,6 +21,7 @@ again. A cell that raises stops the build, naming the notebook, the cell and the
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -147,13 +148,10 @@ def execute(path: Path, root: Path, rel: str) -> tuple[bytes, dict[str, str]]:
         finally:  # this code's own modules again (a BuildError pickles by them)
             sys.modules.update(ours)
         read_files = Path(trace.name).read_text(encoding="utf-8").splitlines()
+    real_root = Path(_real_folder(str(root)))
+    real = (_real_path(source_of(p)) for p in read_files)
     deps = sorted(
-        {
-            Path(source_of(p)).resolve().relative_to(root.resolve()).as_posix()
-            for p in read_files
-            if Path(source_of(p)).resolve().is_relative_to(root.resolve())
-        }
-        - {""}
+        {p.relative_to(real_root).as_posix() for p in real if p.is_relative_to(real_root)} - {""}
     )
     deps = [d for d in deps if not NOT_INPUTS.search(d) and "__pycache__" not in d]
     changed = [d for d in deps if (root / d).is_file() and (root / d).stat().st_mtime_ns >= started]
@@ -165,11 +163,25 @@ def execute(path: Path, root: Path, rel: str) -> tuple[bytes, dict[str, str]]:
 
 def _is_ours(module, root: Path) -> bool:
     """A module of the project's own (not a library, even one installed in .venv/ under root)."""
-    path = Path(getattr(module, "__file__", None) or "/").resolve()
-    if not path.is_relative_to(root.resolve()):
+    file = getattr(module, "__file__", None)
+    if not file:
         return False
-    rel = path.relative_to(root.resolve())
+    path = _real_path(file)
+    if not path.is_relative_to(_real_folder(str(root))):
+        return False
+    rel = path.relative_to(_real_folder(str(root)))
     return not NOT_INPUTS.search(rel.as_posix()) and "site-packages" not in rel.parts
+
+
+@functools.cache  # a thousand modules live in a few hundred folders: resolve each folder once
+def _real_folder(folder: str) -> str:
+    return os.path.realpath(folder)
+
+
+def _real_path(path: str) -> Path:
+    """path, absolute, with the links in its folders resolved (each folder once)."""
+    path = os.path.abspath(path)
+    return Path(_real_folder(os.path.dirname(path)), os.path.basename(path))
 
 
 def _run_cells(nb, rel: str) -> None:

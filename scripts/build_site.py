@@ -289,5 +289,25 @@ def main(argv: list[str] | None = None) -> int:
     return build_site(out=args.site_dir, verbose=args.verbose)
 
 
+def _exit(code: int) -> None:
+    """Exit without the interpreter's teardown once nothing is left to wait for: the site is
+    written and every helper process has ended, and what is left is freeing some 1,300 modules
+    one by one, a third of a second of every build (a seventh of a rebuild after a CSV edit).
+    What was registered to run at exit (logging's flush, finalizers) still runs."""
+    import atexit
+    import threading
+
+    run_at_exit = getattr(atexit, "_run_exitfuncs", None)  # CPython's
+    waiting = [
+        t for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon
+    ]
+    if run_at_exit is None or waiting:
+        sys.exit(code)
+    run_at_exit()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    _exit(main())
