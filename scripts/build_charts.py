@@ -1028,20 +1028,25 @@ def build(
     charts_dir = root / "charts"
     names = only or chart_names(charts_dir)
     early = None
-    if background is None and not cache.is_dir() and len(names) >= PARALLEL_FROM:
-        # Nothing cached: every chart will be drawn. The second process starts now and warms up
-        # while the data are validated here, instead of after.
-        early = _new_worker(root)
-        early.submit(warm)
     notebooks_done = None
     try:
-        pkg = load_package(root / "data", cache=root / ".cache" / "validated")
+        # A one-off build validates on the other core while this one goes on; nothing made
+        # from the tables is kept before pkg.confirm().
+        validated = root / ".cache" / "validated"
+        pkg = load_package(root / "data", cache=validated, apart=background is None)
+        if background is None and not cache.is_dir() and len(names) >= PARALLEL_FROM:
+            # Nothing cached: every chart will be drawn. The second process starts now and
+            # warms up while the notebook starts and the keys are computed, instead of after.
+            early = _new_worker(root)
+            early.submit(warm)
         staged: dict[str, bytes] = {}
         # The notebook reads data and code, never what the charts write, and it runs in a
         # process of its own: on the other core while the charts render here.
         if only is None:
-            notebooks_done = build_notebooks.start(root, background)
+            notebooks_done = build_notebooks.start(root, background, ready=pkg.confirm)
+        fingerprint.keep_in(root / ".cache" / "parsed.json", Path(__file__).read_bytes())
         hits = {name: _cache_entry(name, charts_dir, cache, pkg, root) for name in names}
+        fingerprint.save_kept()
         held = {name: _unpack(hits[name]) for name in names}
         rendered = [name for name in names if held[name] is None]
         worker = chart_worker(background, root) if background is not None and rendered else early
@@ -1059,6 +1064,7 @@ def build(
             drawing.add(f"charts/{name}/chart.png", files["chart.svg"], f"charts/{name}.py")
 
         made = _render_all(rendered, charts_dir, pkg, root, worker, done=draw_png)
+        pkg.confirm()
         for name in names:
             if name in made:
                 _store(hits[name], made[name])
@@ -1073,13 +1079,17 @@ def build(
                 staged[f"charts/{name}/chart.png"] = png
         if not defer_png:
             staged.update(drawing.finish())
-    except BaseException:
+    except BaseException as err:
         if notebooks_done is not None:
             notebooks_done.cancel()
         if "drawing" in locals():
             drawing.close(cancel=True)
-        if early is not None:  # also when validation failed
+        if early is not None:
             early.shutdown(wait=True, cancel_futures=True)
+        if "pkg" in locals() and isinstance(err, Exception):
+            pkg.confirm()  # a data error comes first: a chart's error may be its echo
+        elif "pkg" in locals():
+            pkg.cancel()
         raise
     if early is not None and not drawing.pending():
         early.shutdown(wait=True, cancel_futures=True)
@@ -1113,7 +1123,9 @@ def build(
         "reused": len(names) - len(rendered),
         "charts_built": rendered,
         "notebooks_run": ran,
-        "notebooks_reused": sum(n.endswith(".ipynb") for n in notebooks) - len(ran),
+        "notebooks_reused": sum(n.endswith(".ipynb") for n in notebooks)
+        - len(ran)
+        - (len(notebooks_done.runs) if later else 0),
         "changed": changed,
         "seconds": round(seconds, 3),
         "png_pending": len(drawing.pending()),
@@ -1125,7 +1137,8 @@ def build(
     log(
         f"build_charts: data {'validated' if pkg.validated else 'unchanged'}; charts: "
         f"{stats['built']} built, {stats['reused']} from cache; notebooks: {len(ran)} run, "
-        f"{stats['notebooks_reused']} from cache; {changed} files written in {seconds:.2f}s"
+        + (f"{len(notebooks_done.runs)} running, " if later else "")
+        + f"{stats['notebooks_reused']} from cache; {changed} files written in {seconds:.2f}s"
     )
     return stats
 
@@ -1163,9 +1176,9 @@ def _render(name: str, charts_dir: Path, pkg: DataPackage) -> dict[str, bytes]:
 
 
 def _render_in_worker(root: str, name: str) -> dict[str, bytes]:
-    """_render in a second process (the data were validated, and cached, by the first)."""
+    """_render in a second process (the first validates the data and keeps nothing before)."""
     _exit_with_parent()
-    pkg = load_package(Path(root) / "data", cache=Path(root) / ".cache" / "validated")
+    pkg = load_package(Path(root) / "data", validate=False)
     return _render(name, Path(root) / "charts", pkg)
 
 
@@ -1383,15 +1396,9 @@ def _locate(err: BuildError, src: bytes) -> BuildError:
     return BuildError(err.file, err.problem, line=line, field=field, expected=expected)
 
 
-_TABLES: dict[tuple[Path, str], tuple[str, ...]] = {}  # parsing is the slow part: once per text
-
-
 def _declared_tables(src: bytes, path: Path) -> tuple[str, ...]:
     """Read TABLES without importing the module, so a cache hit costs no import."""
-    memo = (path, fingerprint.sha(src))
-    if memo not in _TABLES:
-        _TABLES[memo] = _parse_tables(src, path)
-    return _TABLES[memo]
+    return tuple(fingerprint.memo("tables", src, lambda: list(_parse_tables(src, path))))
 
 
 def _parse_tables(src: bytes, path: Path) -> tuple[str, ...]:

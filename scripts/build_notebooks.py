@@ -380,7 +380,7 @@ class Run:
     the libraries and the validated data are there already, which saves the child 1.5 s of
     imports; it shares this process's Ctrl+C."""
 
-    def __init__(self, path: Path, root: Path, rel: str, apart: bool = False) -> None:
+    def __init__(self, path: Path, root: Path, rel: str, apart: bool = False, ready=None) -> None:
         self.rel = rel
         self.folder = tempfile.TemporaryDirectory(prefix="notebook-run-")
         self.out = Path(self.folder.name) / "result.pickle"
@@ -393,10 +393,14 @@ class Run:
             import altair  # noqa: F401
             import pandas  # noqa: F401
 
+            if ready is not None:
+                ready()
             self.proc = _Fork(
                 self.log, lambda: _run_apart(str(path), str(root), rel, str(self.out))
             )
             return
+        if ready is not None:
+            ready()
         with self.log.open("wb") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "scripts.build_notebooks", str(path), str(root), rel]
@@ -613,9 +617,12 @@ def _pythonpath(root: Path) -> str:
     return os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))
 
 
-def start(root: Path, background: dict | None = None):
+def start(root: Path, background: dict | None = None, ready=None):
     """Execute (or reuse) every notebook: start what must run now and return a function that
     waits for it and returns (staged files, the notebooks that ran).
+
+    ready: called before a run starts (a DataPackage's confirm: a notebook started once the
+    data's validation is remembered does not validate them again).
 
     Without background (a one-off build) each notebook to run starts at once in a process of its
     own (Run), beside the charts. With background (a dict that outlives rebuilds, kept by
@@ -659,7 +666,7 @@ def start(root: Path, background: dict | None = None):
             ran.append(rel)
             continue
         else:
-            runs.append((Run(path, root, rel), rel_docs, key, slug, path.name))
+            runs.append((Run(path, root, rel, ready=ready), rel_docs, key, slug, path.name))
             waiting[f"notebooks/{rel_docs}"] = placeholder(nb)
             waiting[f"notebooks/{rel_docs}.page.json"] = placeholder_page(nb)
             continue
@@ -686,6 +693,7 @@ def start(root: Path, background: dict | None = None):
 
     finish.cancel = cancel
     finish.running = bool(runs)
+    finish.runs = [rel for _, rel, *_ in runs]
     finish.waiting = {**staged, **waiting}  # what the other pages can be built beside meanwhile
     return finish
 

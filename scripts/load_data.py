@@ -11,16 +11,21 @@ Validation is the slowest part of a rebuild (about a second for the whole packag
 table that validated once is remembered by a hash of every byte its validation depends on (its
 descriptor and CSV, the tables its foreign keys point at, the package metadata, this file and the
 Frictionless version) under .cache/validated/: editing one CSV validates that table again, and
-the tables it refers to, not the rest.
+the tables it refers to, not the rest. A one-off build runs Frictionless in a fork of itself
+(apart=True), on the other core, while it draws the charts, and keeps nothing made from the
+tables before the verdict is in (DataPackage.confirm).
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import io
 import json
 import re
+import signal
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,6 +45,19 @@ class DataPackage:
     descriptor: dict
     tables: dict[str, list[dict]] = field(default_factory=dict)
     validated: bool = True  # False when every table had validated before, byte for byte
+    pending: object = None  # Frictionless still running apart (load_package(apart=True))
+
+    def confirm(self) -> None:
+        """Wait for the validation still running apart, if any; raise its BuildError."""
+        pending, self.pending = self.pending, None
+        if pending is not None:
+            pending()
+
+    def cancel(self) -> None:
+        """Stop the validation still running apart, if any (the build stops anyway)."""
+        pending, self.pending = self.pending, None
+        if pending is not None:
+            pending.cancel()
 
     @property
     def sources(self) -> dict[str, dict]:
@@ -458,11 +476,18 @@ def _references(res: dict) -> set[str]:
     }
 
 
-def load_package(root: Path | str = "data", cache: Path | None = None) -> DataPackage:
+def load_package(
+    root: Path | str = "data", cache: Path | None = None, apart: bool = False, validate: bool = True
+) -> DataPackage:
     """Validate the data package under root and return its tables; raise BuildError if invalid.
 
     With cache (a folder), resources whose exact inputs validated before skip Frictionless, so
     editing one CSV validates that table (and the tables it refers to) only.
+
+    apart: run Frictionless in a fork of this process, on the other core, while this one goes on
+    (its import alone takes 0.4 s); the caller must call pkg.confirm() before it keeps anything
+    made from the tables (or pkg.cancel()). Where this process cannot fork safely, it runs here.
+    validate=False: our own checks only, for a process whose parent validates the same files.
     """
     root = Path(root)
     descriptor = read_descriptor(root)
@@ -472,8 +497,9 @@ def load_package(root: Path | str = "data", cache: Path | None = None) -> DataPa
     stale = [
         r["name"]
         for r in descriptor["resources"]
-        if not cache or not (cache / f"{r['name']}-{keys[r['name']]}").exists()
+        if validate and (not cache or not (cache / f"{r['name']}-{keys[r['name']]}").exists())
     ]
+    pending = None
     if stale:
         needed = set(stale).union(
             *(_references(r) for r in descriptor["resources"] if r["name"] in stale)
@@ -482,15 +508,100 @@ def load_package(root: Path | str = "data", cache: Path | None = None) -> DataPa
             **descriptor,
             "resources": [r for r in descriptor["resources"] if r["name"] in needed],
         }
-        _frictionless(root, subset)
+        pending = _frictionless_apart(root, subset) if apart else None
+        if pending is None:
+            _frictionless(root, subset)
     pkg = DataPackage(root, descriptor, validated=bool(stale))
-    for res in descriptor["resources"]:
-        pkg.tables[res["name"]] = _read_csv(root / res["path"])
-    _check_rows(pkg)
-    if cache:
-        cache.mkdir(parents=True, exist_ok=True)
-        for name in stale:
-            for old in cache.glob(f"{name}-*"):
-                old.unlink(missing_ok=True)
-            (cache / f"{name}-{keys[name]}").touch()
+    try:
+        for res in descriptor["resources"]:
+            pkg.tables[res["name"]] = _read_csv(root / res["path"])
+        _check_rows(pkg)
+    except Exception:
+        if pending is not None:  # Frictionless's report comes first, as when it runs in line
+            pending()
+        raise
+    except BaseException:
+        if pending is not None:
+            pending.cancel()
+        raise
+
+    def remember() -> None:
+        if cache:
+            cache.mkdir(parents=True, exist_ok=True)
+            for name in stale:
+                for old in cache.glob(f"{name}-*"):
+                    old.unlink(missing_ok=True)
+                (cache / f"{name}-{keys[name]}").touch()
+
+    if pending is None:
+        remember()
+    else:
+
+        def confirm() -> None:
+            pending()
+            remember()
+
+        confirm.cancel = pending.cancel
+        pkg.pending = confirm
     return pkg
+
+
+def _frictionless_apart(root: Path, descriptor: dict):
+    """Start _frictionless(root, descriptor) in a fork; return a function that waits for it and
+    raises its BuildError (with .cancel() to stop it instead), or None if this process has
+    threads besides this one (a fork could inherit a lock held by one of them)."""
+    import os
+    import pickle
+
+    try:
+        if not hasattr(os, "fork") or len(os.listdir("/proc/self/task")) != 1:
+            return None
+    except OSError:
+        return None
+    read_end, write_end = os.pipe()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:  # the child: report and leave, never back into the build's code
+        code = 1
+        try:
+            os.close(read_end)
+            try:
+                _frictionless(root, descriptor)
+                result = None
+            except BuildError as err:
+                result = err
+            except Exception as err:  # noqa: BLE001 (reported to the build as its error)
+                result = BuildError(_rel(root / DESCRIPTOR), f"the validator failed: {err}")
+            with os.fdopen(write_end, "wb") as out:
+                out.write(pickle.dumps(result))
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write_end)
+    done = []
+
+    def wait() -> None:
+        if not done:
+            with os.fdopen(read_end, "rb") as inp:
+                data = inp.read()
+            os.waitpid(pid, 0)
+            done.append(pickle.loads(data) if data else _lost(root))
+        if done[0] is not None:
+            raise done[0]
+
+    def cancel() -> None:
+        if not done:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+            os.close(read_end)
+            os.waitpid(pid, 0)
+            done.append(None)
+
+    wait.cancel = cancel
+    return wait
+
+
+def _lost(root: Path) -> BuildError:
+    where = _rel(root / DESCRIPTOR)
+    return BuildError(where, "the Frictionless validator's process ended without a report")

@@ -175,6 +175,18 @@ def test_editing_a_chart_module_recomputes_it_and_the_notebook_that_imports_it(c
     assert after["notebooks_run"] == ["docs/methodology.ipynb"]
 
 
+def test_a_damaged_parse_memo_is_parsed_again_not_trusted(cached):
+    """.cache/parsed.json keeps what was parsed out of each module; a damaged one (a crash
+    mid-write, a stray edit) must neither fail the build nor change any key."""
+    build(cached)
+    memo = cached / ".cache" / "parsed.json"
+    assert memo.is_file(), "the build kept no parse results"
+    memo.write_text('{"stamp": "' + json.loads(memo.read_text())["stamp"][:-1], encoding="utf-8")
+    again = build(cached)
+    assert again["built"] == 0, "a damaged memo changed the charts' keys"
+    assert json.loads(memo.read_text())["memo"], "the memo was not written again"
+
+
 def test_a_damaged_cache_entry_is_drawn_again(cached):
     """A damaged drawing cache entry (a crash, a disk error) is not used; the chart is drawn
     again and stored over it, instead of every build failing until .cache is deleted."""
