@@ -148,6 +148,8 @@ ORCHESTRATION = frozenset(
         "build",
         "_cache_entry",
         "_landing",
+        "start_early",
+        "cancel_early",
         "_render",
         "_render_in_worker",
         "_store",
@@ -1029,11 +1031,15 @@ def build(
     names = only or chart_names(charts_dir)
     early = None
     notebooks_done = None
+    started_early = _EARLY.pop(root, None) if background is None and only is None else None
     try:
-        # A one-off build validates on the other core while this one goes on; nothing made
-        # from the tables is kept before pkg.confirm().
-        validated = root / ".cache" / "validated"
-        pkg = load_package(root / "data", cache=validated, apart=background is None)
+        if started_early is not None:
+            pkg, notebooks_done = started_early
+        else:
+            # A one-off build validates on the other core while this one goes on; nothing made
+            # from the tables is kept before pkg.confirm().
+            validated = root / ".cache" / "validated"
+            pkg = load_package(root / "data", cache=validated, apart=background is None)
         if background is None and not cache.is_dir() and len(names) >= PARALLEL_FROM:
             # Nothing cached: every chart will be drawn. The second process starts now and
             # warms up while the notebook starts and the keys are computed, instead of after.
@@ -1042,7 +1048,7 @@ def build(
         staged: dict[str, bytes] = {}
         # The notebook reads data and code, never what the charts write, and it runs in a
         # process of its own: on the other core while the charts render here.
-        if only is None:
+        if only is None and started_early is None:
             notebooks_done = build_notebooks.start(root, background, ready=pkg.confirm)
         fingerprint.keep_in(root / ".cache" / "parsed.json", Path(__file__).read_bytes())
         hits = {name: _cache_entry(name, charts_dir, cache, pkg, root) for name in names}
@@ -1141,6 +1147,34 @@ def build(
         + f"{stats['notebooks_reused']} from cache; {changed} files written in {seconds:.2f}s"
     )
     return stats
+
+
+_EARLY: dict[Path, tuple] = {}  # root -> (package, notebooks) begun by start_early()
+
+
+def start_early(root: Path = ROOT) -> None:
+    """A one-off build's first steps, taken before MkDocs loads (scripts/build_site.py): the
+    data's validation (apart) and the notebook runs, which are the build's longest path. build()
+    takes them over; cancel_early() stops them if it never runs. A problem found here is left
+    for build() to find again and report as usual."""
+    try:
+        pkg = load_package(root / "data", cache=root / ".cache" / "validated", apart=True)
+        try:
+            notebooks_done = build_notebooks.start(root, None, ready=pkg.confirm)
+        except BaseException:
+            pkg.cancel()
+            raise
+    except BuildError:
+        return
+    _EARLY[root] = (pkg, notebooks_done)
+
+
+def cancel_early() -> None:
+    """Stop what start_early() began and build() did not take over (the build failed before)."""
+    while _EARLY:
+        pkg, notebooks_done = _EARLY.popitem()[1]
+        notebooks_done.cancel()
+        pkg.cancel()
 
 
 def _landing(notebooks_done, out: Path):

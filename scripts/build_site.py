@@ -111,6 +111,9 @@ def build_site(root: Path = ROOT, out: Path | None = None, verbose: bool = False
         with warnings.catch_warnings():
             if not verbose:  # library deprecation chatter is not the contributor's problem
                 warnings.simplefilter("ignore")
+            from scripts import build_charts
+
+            build_charts.start_early(root)  # the notebook's run begins before MkDocs loads
             _mkdocs_build(root, fresh)
             from scripts import harden_site
 
@@ -123,6 +126,8 @@ def build_site(root: Path = ROOT, out: Path | None = None, verbose: bool = False
 
             inline_styles.inline(fresh)  # the cut sheets, into each page's head
     except (Exception, SystemExit) as err:  # MkDocs' Abort is a SystemExit
+        if "build_charts" in locals():
+            build_charts.cancel_early()
         shutil.rmtree(fresh, ignore_errors=True)
         if verbose:
             traceback.print_exception(err)

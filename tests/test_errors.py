@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -345,3 +346,22 @@ def test_a_build_that_redraws_a_chart_then_fails_leaves_the_sites_chart_files(go
     assert "0.074764" in (project / "docs" / plotted).read_text(encoding="utf-8"), "not redrawn"
     assert "0.074764" not in (project / "site" / plotted).read_text(encoding="utf-8")
     assert tree_digest(project / "site") == good[2], "a failed build changed the last good site/"
+
+
+def test_a_build_that_fails_before_mkdocs_builds_leaves_no_process_running(good, project):
+    """The notebook's run starts before MkDocs reads mkdocs.yml (scripts/build_site.py): when
+    the config is broken, the run must be stopped with the build, not left working in the
+    project after the error is printed."""
+    replace_cell(project / T, 3, "note", "A note edited, so the notebook runs again")
+    insert_line(project / M, 2, "site_author: [unclosed")
+    result = run_build(project)
+    assert result.returncode == 1 and f"error: {M}" in result.stderr, result.stderr
+    left = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            if Path(os.readlink(proc / "cwd")) == project:
+                left.append((proc / "cmdline").read_bytes().replace(b"\0", b" ").decode())
+        except OSError:
+            continue
+    assert not left, f"still running in the project after the build failed: {left}"
+    assert tree_digest(project / "site") == good[2]
