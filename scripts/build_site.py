@@ -126,8 +126,6 @@ def build_site(root: Path = ROOT, out: Path | None = None, verbose: bool = False
 
             inline_styles.inline(fresh)  # the cut sheets, into each page's head
     except (Exception, SystemExit) as err:  # MkDocs' Abort is a SystemExit
-        if "build_charts" in locals():
-            build_charts.cancel_early()
         shutil.rmtree(fresh, ignore_errors=True)
         if verbose:
             traceback.print_exception(err)
@@ -139,6 +137,8 @@ def build_site(root: Path = ROOT, out: Path | None = None, verbose: bool = False
         )
         return 1
     finally:
+        if "build_charts" in locals():  # what the build did not take over (it failed before)
+            build_charts.cancel_early()
         logger.removeHandler(capture)
 
     old = work / f"site-old-{os.getpid()}"
