@@ -1050,7 +1050,8 @@ def build(
         # process of its own: on the other core while the charts render here.
         if only is None and started_early is None:
             notebooks_done = build_notebooks.start(root, background, ready=pkg.confirm)
-        fingerprint.keep_in(root / ".cache" / "parsed.json", Path(__file__).read_bytes())
+        if background is None:  # a new process: what earlier ones parsed (serve keeps its own)
+            fingerprint.keep_in(root / ".cache" / "parsed.json", Path(__file__).read_bytes())
         hits = {name: _cache_entry(name, charts_dir, cache, pkg, root) for name in names}
         fingerprint.save_kept()
         held = {name: _unpack(hits[name]) for name in names}
