@@ -294,6 +294,39 @@ def _split_csv(line: str) -> list[str]:
     return next(csv.reader(io.StringIO(line)))
 
 
+REFERENCE_CHART = "nev_sales_caam"
+DRAW_REFERENCE = """
+import json, statistics, sys, time
+from pathlib import Path
+from scripts import chart_fonts
+vlc = chart_fonts.vl_convert()
+spec = json.loads(Path(sys.argv[1]).read_text(encoding="utf-8"))
+vlc.vega_to_svg(spec)
+times = []
+for _ in range(21):
+    started = time.perf_counter()
+    vlc.vega_to_svg(spec)
+    times.append(time.perf_counter() - started)
+print(statistics.median(times) * 1000)
+"""
+
+
+def reference_draw_ms(project: Path) -> float:
+    """Milliseconds to draw one built chart's SVG (median of 21): the machine's speed at the
+    build's main cost. Machines of one kind differ (a clean build took 5.0 s on one, 7.7 s on
+    another); the table's figures compare across runs as multiples of this."""
+    vega = project / "docs" / "generated" / "charts" / REFERENCE_CHART / "light.vg.json"
+    out = subprocess.run(
+        [sys.executable, "-c", DRAW_REFERENCE, str(vega)],
+        cwd=project,
+        env={**os.environ, "PYTHONPATH": str(project)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return float(out.stdout)
+
+
 def bench_build(runs: int, work: Path, env: dict) -> tuple[str, dict]:
     log("build: clean builds ...")
     project = copy_project(work / "project")
@@ -319,6 +352,7 @@ def bench_build(runs: int, work: Path, env: dict) -> tuple[str, dict]:
             check=True,
         )
         step_times.append(time.perf_counter() - started)
+    reference = reference_draw_ms(project)
     log("build: 100 extra charts ...")
     extra = copy_project(work / "extra")
     page = ["# Bench charts", ""]
@@ -363,6 +397,7 @@ def bench_build(runs: int, work: Path, env: dict) -> tuple[str, dict]:
             "6",
             " ".join(f"{t - base:.1f}" for t in extra_times),
         ],
+        [f"reference: one chart's SVG drawn ({REFERENCE_CHART}), ms", f"{reference:.1f}", "", ""],
     ]
     text = table(
         f"Build (seconds, median of {runs}; {os.cpu_count()} cores)",
@@ -375,6 +410,7 @@ def bench_build(runs: int, work: Path, env: dict) -> tuple[str, dict]:
         "rebuild": rebuild_times,
         "chart_step": step_times,
         "extra_100": extra_times,
+        "reference_draw_ms": reference,
     }
 
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import ast
-import copy
 import functools
 import hashlib
 import importlib.util
@@ -62,7 +61,27 @@ def log(message: str) -> None:
 
 
 def dumps(obj: object) -> str:
+    """JSON for people to read (the spec a reader downloads)."""
     return json.dumps(obj, sort_keys=True, ensure_ascii=False, indent=1, allow_nan=False) + "\n"
+
+
+def compact(obj: object) -> str:
+    """JSON for programs (live specs, metadata, cache keys): with no indent, json uses its C
+    encoder, four times as fast as the indented one, and the live specs a reader's browser
+    fetches are a fifth smaller (6 % gzipped)."""
+    return json.dumps(
+        obj, sort_keys=True, ensure_ascii=False, separators=(",", ":"), allow_nan=False
+    )
+
+
+def _copy(node: object) -> object:
+    """A copy of a JSON tree: a third of copy.deepcopy's time, which also tracks shared parts
+    and cycles that a spec does not have."""
+    if type(node) is dict:
+        return {k: _copy(v) for k, v in node.items()}
+    if type(node) is list:
+        return [_copy(v) for v in node]
+    return node
 
 
 def chart_names(charts_dir: Path) -> list[str]:
@@ -374,7 +393,7 @@ def render_chart(
         if "confidence" in plotted
         else 0,
     }
-    files["figure.json"] = dumps(meta).encode()
+    files["figure.json"] = compact(meta).encode()
     return files
 
 
@@ -412,7 +431,7 @@ class StaticCache:
         name = module_path.stem
         code = _drawing_code()
         theme = fingerprint.code_digest((module_path.parent / "_theme.py").read_bytes())
-        key = fingerprint.sha(name, dumps([base, narrow, list(card)]), code, theme, _versions())
+        key = fingerprint.sha(name, compact([base, narrow, list(card)]), code, theme, _versions())
         self.path = folder / name / f"{key[:20]}.zip"
 
     def get(self) -> tuple | None:
@@ -429,7 +448,7 @@ class StaticCache:
     def put(self, files: dict, variants: dict, dark_classes: list, controls: list) -> None:
         meta = {"files": sorted(files), "variants": variants, "dark_classes": dark_classes}
         meta["controls"] = controls
-        _store(self.path, {**files, "static.json": dumps(meta).encode()})
+        _store(self.path, {**files, "static.json": compact(meta).encode()})
 
 
 def _no_nan(node: object) -> object:
@@ -476,7 +495,7 @@ def _render_static(
     vlc = chart_fonts.vl_convert()
 
     def spec_for(theme: str, variant: str, width: int | None = None) -> dict:
-        spec = copy.deepcopy(narrow_base if variant == "narrow" and narrow_base else base)
+        spec = _copy(narrow_base if variant == "narrow" and narrow_base else base)
         spec["config"] = _theme.config(theme, variant)
         if width:
             _set_width(spec, width)
@@ -498,10 +517,10 @@ def _render_static(
             raise BuildError(_rel(module_path), f"rendering failed: {err}".split("\n")[0]) from None
 
     def live(spec: dict) -> bytes:
-        vega = copy.deepcopy(to_vega(spec))
-        for signal in vega.get("signals", []):
-            signal.pop("bind", None)  # the page draws its own labelled controls
-        return dumps(vega).encode()
+        vega = dict(to_vega(spec))
+        if "signals" in vega:  # the page draws its own labelled controls
+            vega["signals"] = [{k: v for k, v in s.items() if k != "bind"} for s in vega["signals"]]
+        return compact(vega).encode()
 
     files: dict[str, bytes] = {}
     name = module_path.stem
