@@ -23,6 +23,8 @@ import csv
 import hashlib
 import io
 import json
+import os
+import pickle
 import re
 import signal
 import sys
@@ -550,9 +552,6 @@ def _frictionless_apart(root: Path, descriptor: dict):
     """Start _frictionless(root, descriptor) in a fork; return a function that waits for it and
     raises its BuildError (with .cancel() to stop it instead), or None if this process has
     threads besides this one (a fork could inherit a lock held by one of them)."""
-    import os
-    import pickle
-
     try:
         if not hasattr(os, "fork") or len(os.listdir("/proc/self/task")) != 1:
             return None
