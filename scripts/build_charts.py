@@ -1375,6 +1375,7 @@ def _render_all(
     pool = worker
     todo, lock = list(names), threading.Lock()
     elsewhere: dict = {}
+    failed: list[BaseException] = []
 
     def feed() -> None:
         while True:
@@ -1385,7 +1386,13 @@ def _render_all(
                 elsewhere[name] = pool.submit(_render_in_worker, str(root), name)
             if elsewhere[name].exception() is not None:
                 return  # reported below, in list order
-            done(name, elsewhere[name].result())
+            try:
+                done(name, elsewhere[name].result())
+            except BaseException as err:  # noqa: BLE001
+                # Raised by the caller below. If the caller failed first, the build is stopping
+                # and done() found the pool shut: a thread's traceback would bury its message.
+                failed.append(err)
+                return
 
     try:
         cache = root / ".cache"
@@ -1400,6 +1407,8 @@ def _render_all(
             out[name] = _render(name, charts_dir, pkg)
             done(name, out[name])
         feeder.join()
+        if failed:
+            raise failed[0]
         for name in names:
             if name not in out:
                 out[name] = elsewhere[name].result()

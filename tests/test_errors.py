@@ -334,6 +334,18 @@ def test_verbose_shows_the_traceback(project):
     assert f"error: {T}:3: field 'value'" in result.stderr
 
 
+def test_a_broken_chart_in_a_build_with_nothing_cached_gives_one_message(tmp_path):
+    """With nothing cached a second process draws charts from the end of the list while this
+    one fails at the front: what it hands back then must not print a thread's traceback."""
+    root = copy_project(tmp_path / "project")
+    shutil.rmtree(root / ".cache", ignore_errors=True)
+    chart(root, IMPORTS + RAISES)
+    result = run_build(root)
+    assert result.returncode == 1, result.stderr
+    lines = [x for x in result.stderr.splitlines() if x.strip()]
+    assert lines[0].startswith(f"error: {C}:12: ") and len(lines) == 2, result.stderr
+
+
 def test_a_build_that_redraws_a_chart_then_fails_leaves_the_sites_chart_files(good, project):
     """The site's chart files are hard links to docs/generated/ (scripts/mkdocs_hooks.py): a build
     that redraws a chart and then stops at a page must leave the last good site's files as they
