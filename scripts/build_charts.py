@@ -202,10 +202,11 @@ def input_key(
 
     That is: the chart's name; its module and the project modules it imports (by syntax tree, so
     a comment edit recomputes nothing); charts/_theme.py; this module's rendering code (not the
-    orchestration above); the tables it declares, as parsed rows and field types; the set of
-    source ids (outputs name sources by id and fail on unknown ones; titles and URLs are read by
-    the page, not baked into chart files); and the library versions. Not: other tables,
-    sources.csv's other columns, units (charts never see them), or this module's orchestration.
+    orchestration above); the tables it declares, as parsed rows and field types; every source's
+    id, publisher and year (outputs name sources by id and fail on unknown ones; the download
+    image's foot names publishers and years; the key is made before the chart says which it
+    cites); and the library versions. Not: other tables, sources.csv's other columns (titles and
+    URLs are read by the page), units (charts never see them), or this module's orchestration.
     """
     charts_dir = root / "charts"
     module_path = charts_dir / f"{name}.py"
@@ -217,7 +218,10 @@ def input_key(
             parts += [path.name, fingerprint.code_digest(path.read_bytes())]
     parts.append(_drawing_code())
     parts += [t + fingerprint.table_digest(pkg, t) for t in sorted(tables)]
-    parts.append(json.dumps(sorted(pkg.sources)))
+    credits = [
+        (sid, s["publisher"], (s.get("published") or "")[:4]) for sid, s in pkg.sources.items()
+    ]
+    parts.append(json.dumps(sorted(credits)))
     parts.append(_versions())
     return fingerprint.sha(*parts)[:20]
 

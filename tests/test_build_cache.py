@@ -321,12 +321,15 @@ def test_key_covers_code_by_meaning(package):
     assert _key(package, src.replace(b'"""', b'"""Retitled: ', 1)) != base  # the title is output
 
 
-def test_key_covers_source_ids_but_not_their_titles(package):
+def test_key_covers_source_ids_and_credits_but_not_their_titles(package):
     base = _key(package)
     first = package.tables["sources"][0]
     first["title"] = "A retitled page"
     assert _key(package) == base  # titles are read by the page, not baked into chart files
     package.tables["sources"].append({**first, "id": "a_new_source"})
+    assert _key(package) != base
+    package.tables["sources"].pop()
+    first["publisher"] += " (renamed)"  # the download image's foot names the publisher
     assert _key(package) != base
 
 
