@@ -374,6 +374,7 @@ def render_chart(
         if static:
             static.put(*held)
     files, variants, dark_classes, controls = held
+    _check_drawable(files["chart.svg"].decode(), module_path, pkg, tables, sources)
     table = plotted.drop(columns=[c for c in plotted.columns if c.startswith("_")])
     buf = io.StringIO()
     table.to_csv(buf, index=False, lineterminator="\n")
@@ -399,6 +400,47 @@ def render_chart(
     }
     files["figure.json"] = compact(meta).encode()
     return files
+
+
+def _check_drawable(
+    svg: str, module_path: Path, pkg: DataPackage, tables: tuple, source_ids: list[str]
+) -> None:
+    """Raise BuildError, at the source row, module line or table cell it comes from, if the
+    download image draws text its fonts have no letters for (see CJK, below)."""
+    text = re.sub(r"<(title|desc)\b.*?</\1>", " ", svg, flags=re.S)
+    found = UNDRAWABLE.search(re.sub(r"<[^>]*>", " ", text))
+    if not found:
+        return
+    run = found.group()
+    problem = f"'{run}' would be drawn in the chart's images, whose fonts lack these letters"
+    expected = "English or pinyin in what a chart draws (Chinese may stay in tooltips and tables)"
+    sources = pkg.tables.get("sources", [])
+    for number, row in enumerate(sources, start=2):
+        if row.get("id") in source_ids and run in drawable(row.get("publisher") or ""):
+            raise BuildError(
+                _rel(pkg.path("sources")),
+                problem,
+                line=number,
+                field="publisher",
+                expected="the publisher's English or pinyin name; a Chinese name may follow it "
+                "in parentheses, which images leave out",
+            )
+    lines = module_path.read_text(encoding="utf-8").splitlines()
+    line = next((i for i, src in enumerate(lines, 1) if run in src), None)
+    if line is not None:
+        raise BuildError(_rel(module_path), problem, line=line, expected=expected)
+    for name in tables:
+        for number, row in enumerate(pkg.tables.get(name, []), start=2):
+            for column, value in row.items():
+                if isinstance(value, str) and run in value:
+                    raise BuildError(
+                        _rel(pkg.path(name)),
+                        problem,
+                        line=number,
+                        field=column,
+                        expected=expected,
+                    )
+    raise BuildError(_rel(module_path), problem, expected=expected)
 
 
 def drawn_svg(spec: dict, cache: Path, keep: int = 20) -> str:
@@ -763,14 +805,30 @@ def _apply_dark_map(light: str, dark_of, prefix: str) -> tuple[str, list] | None
         return None
 
 
+# The images are drawn with the fonts vl-convert carries (scripts/chart_fonts.py), which have
+# Latin, Greek and Cyrillic letters but no Chinese, Japanese or Korean: such text would come out
+# as empty boxes in the PNG a reader downloads or a social card shows. A name in those scripts in
+# parentheses after a Latin one ("China Finance Online (中财网)") is left out of what is drawn (the
+# page's citation keeps it); any other such text in a drawing stops the build, located.
+CJK = "\u2e80-\u2fff\u3000-\u30ff\u3100-\u9fff\uac00-\ud7af\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef"
+UNDRAWABLE = re.compile(f"[{CJK}]+")
+CJK_ASIDE = re.compile(rf"\s*[(\uff08][^()\uff08\uff09]*[{CJK}][^()\uff08\uff09]*[)\uff09]")
+
+
+def drawable(text: str) -> str:
+    """text without its parenthesised asides in scripts the images' fonts cannot draw."""
+    return CJK_ASIDE.sub("", text)
+
+
 def source_line(source_ids: list[str], sources: dict) -> str:
     """'Source: CAAM (2025)' or 'Sources: A (2015, 2016); B', for the foot of an image."""
     years: dict[str, set[str]] = {}
     for sid in source_ids:
         s = sources[sid]
-        years.setdefault(s["publisher"], set())
+        publisher = drawable(s["publisher"])
+        years.setdefault(publisher, set())
         if (s.get("published") or "")[:4]:
-            years[s["publisher"]].add(s["published"][:4])
+            years[publisher].add(s["published"][:4])
     names = [f"{p} ({', '.join(sorted(y))})" if y else p for p, y in sorted(years.items())]
     return ("Source: " if len(names) == 1 else "Sources: ") + "; ".join(names)
 

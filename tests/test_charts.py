@@ -223,3 +223,13 @@ def test_broken_chart_module_names_module_and_problem(tmp_path, package, case, b
     assert "broken.py" in message and says in message, message
     if line:
         assert caught.value.line == line, message
+
+
+def test_an_images_source_line_leaves_out_chinese_asides_and_keeps_the_names():
+    # The images' fonts have no Chinese letters: drawn, these asides would be empty boxes.
+    sources = {
+        "a": {"publisher": "China Finance Online (中财网) reproduction", "published": "2025-08-30"},
+        "b": {"publisher": "36Kr (车圈能见度)", "published": ""},
+    }
+    line = build_charts.source_line(["a", "b"], sources)
+    assert line == "Sources: 36Kr; China Finance Online reproduction (2025)"

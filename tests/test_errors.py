@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import copy_project, run_build, tree_digest
+from tests.conftest import ROOT, copy_project, run_build, tree_digest
 
 T = "data/nev_market_annual.csv"
 D = "data/datapackage.json"
@@ -158,6 +158,23 @@ UNKNOWN_SOURCE = (
     "def chart(data):\n" + ROWS + "    df = df.assign(source_id='nope')\n"
     "    return alt.Chart(df).mark_bar().encode(x='period:O', y='value:Q', tooltip=['value:Q'])\n"
 )
+CJK_TITLE = (  # the images' fonts have no Chinese letters: boxes in the PNG, so an error
+    "def chart(data):\n" + ROWS + "    return alt.Chart(df).mark_bar().encode(\n"
+    "        x='period:O',\n        y=alt.Y('value:Q', title='销量'),\n"
+    "        tooltip=['value:Q'],\n    )\n"
+)
+CJK_CELL = (  # drawn from a table: the error names the cell
+    "def chart(data):\n"
+    "    df = data['nev_market_annual'][['period', 'value', 'entity', 'source_id']]\n"
+    "    return alt.Chart(df).mark_text().encode(\n"
+    "        x='period:O',\n        y='value:Q',\n        text='entity:N',\n    )\n"
+)
+CJK_SOURCE = "insideevs_2015_01_association_automobile"  # cited by charts/nev_sales_caam.py
+CJK_SOURCE_LINE = next(
+    n
+    for n, line in enumerate((ROOT / S).read_text(encoding="utf-8").splitlines(), 1)
+    if line.startswith(CJK_SOURCE + ",")
+)
 CSP = "overrides/partials/csp.html"
 
 # (id, break it, file, line, field, words the message must contain)
@@ -208,6 +225,9 @@ CASES = [
     ("src_url_not_a_url", lambda r: replace_cell(r / S, 3, "url", "www.example.com"),
      S, 3, "url", "pattern"),
     ("src_duplicate_id", duplicate_source, S, None, "id", "duplicate"),
+    ("src_publisher_not_drawable",
+     lambda r: replace_cell(r / S, CJK_SOURCE_LINE, "publisher", "中国汽车工业协会"),
+     S, CJK_SOURCE_LINE, "publisher", "would be drawn"),
     # a chart module
     ("chart_raises", lambda r: chart(r, IMPORTS + RAISES),
      C, 12, "chart", "chart() raised ValueError"),
@@ -226,6 +246,10 @@ CASES = [
      C, 5, None, "syntax error"),
     ("chart_unknown_source", lambda r: chart(r, IMPORTS + UNKNOWN_SOURCE),
      C, None, "source_id", "unknown sources"),
+    ("chart_draws_chinese", lambda r: chart(r, IMPORTS + CJK_TITLE), C, 14, None, "would be drawn"),
+    ("chart_draws_a_chinese_cell",
+     lambda r: (chart(r, IMPORTS + CJK_CELL), replace_cell(r / T, 3, "entity", "中国")),
+     T, 3, "entity", "would be drawn"),
     # a page
     ("page_unknown_chart", lambda r: insert_line(r / P, 3, "{{ chart nope }}"),
      P, 3, None, "unknown chart 'nope'"),
