@@ -129,9 +129,12 @@ def test_keyboard_steps_through_values_and_reads_the_tooltip(browser, server, na
         context.close()
 
 
+@pytest.mark.parametrize("width", [320, 1280])
 @pytest.mark.parametrize("name", NAMES)
-def test_tooltips_stay_on_screen_on_a_small_phone(browser, server, name):
-    context, w = open_page(browser, server, CHARTS[name], 320)
+def test_tooltips_stay_whole_and_on_screen(browser, server, name, width):
+    # At 1280 px a tip near a chart's right edge was squeezed by the figure's edge into a
+    # column one character wide and far taller than the screen.
+    context, w = open_page(browser, server, CHARTS[name], width)
     try:
         page = w.page
         figure = _figure(page, name)
@@ -140,15 +143,16 @@ def test_tooltips_stay_on_screen_on_a_small_phone(browser, server, name):
         page.keyboard.press("End")  # the right-most mark
         tip = figure.locator(".chart__tooltip")
         tip.wait_for(state="visible")
-        x, y, width, height = _box(tip)
-        assert x >= 0 and x + width <= 320, (x, width)
+        x, y, tip_width, height = _box(tip)
+        assert x >= 0 and x + tip_width <= width, (x, tip_width)
+        assert y >= 0 and y + height <= 900, (y, tip_width, height)
         ring = _box(figure.locator(".chart__focus"))
         page.mouse.move(ring[0] + ring[2] / 2, ring[1] + ring[3] / 2)  # and by pointer
         page.wait_for_timeout(100)
         if tip.is_visible():
-            x, y, width, height = _box(tip)
-            assert x >= 0 and x + width <= 320, (x, width)
-            assert y >= 0
+            x, y, tip_width, height = _box(tip)
+            assert x >= 0 and x + tip_width <= width, (x, tip_width)
+            assert y >= 0 and y + height <= 900, (y, tip_width, height)
     finally:
         context.close()
 
