@@ -129,6 +129,29 @@ def test_keyboard_steps_through_values_and_reads_the_tooltip(browser, server, na
         context.close()
 
 
+@pytest.mark.parametrize("name", NAMES)
+def test_no_value_is_read_out_as_null_or_empty(browser, server, name):
+    # A field the row leaves empty (a revenue bar's share, a gap's count, an empty note) was
+    # read out as "Stores: null" or "note: ;".
+    context, w = open_page(browser, server, CHARTS[name], 1280)
+    try:
+        page = w.page
+        figure = _figure(page, name)
+        figure.locator(".chart__frame").focus()
+        page.keyboard.press("Home")
+        status = figure.locator(".chart__status")
+        page.wait_for_function("s => s.textContent.length > 0", arg=status.element_handle())
+        total = int(re.search(r"\(1 of (\d+)\)", status.inner_text()).group(1))
+        said = [status.inner_text()]
+        for _ in range(min(total, 80) - 1):
+            page.keyboard.press("ArrowRight")
+            said.append(status.inner_text())
+        empty = re.compile(r"\b(null|NaN|undefined)\b|: ;|:\s*\(\d+ of")
+        assert not [s for s in said if empty.search(s)], [s for s in said if empty.search(s)][:3]
+    finally:
+        context.close()
+
+
 @pytest.mark.parametrize("width", [320, 1280])
 @pytest.mark.parametrize("name", NAMES)
 def test_tooltips_stay_whole_and_on_screen(browser, server, name, width):

@@ -45,8 +45,13 @@
   }
 
   // --- Tooltip: text only (never HTML), so data strings cannot inject markup -----------------
+  // A field a row leaves empty is left out: Vega-Lite's tooltip reads a missing value as "null"
+  // (a revenue bar's "share of revenue", a gap's count), and an empty note as "".
+  const missing = (val) => val == null || val === "" || val === "null" || val === "NaN";
   const entries = (value) =>
-    value !== null && typeof value === "object" ? Object.entries(value) : [["", value]];
+    value !== null && typeof value === "object"
+      ? Object.entries(value).filter(([, val]) => !missing(val))
+      : [["", value]];
 
   const describe = (value) =>
     entries(value)
