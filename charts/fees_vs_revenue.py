@@ -59,7 +59,8 @@ def chart(data: dict[str, pd.DataFrame], layout: str = "wide") -> alt.LayerChart
             last = i == len(revenue_ids) - 1
             records.append(
                 {
-                    "reading": reading,
+                    "reading": reading.replace("|", " "),
+                    "_axis": reading,
                     "measure": REVENUE,
                     "period": _part(row["period"]),
                     "value_bn_yuan": value,
@@ -78,7 +79,8 @@ def chart(data: dict[str, pd.DataFrame], layout: str = "wide") -> alt.LayerChart
         fee = fees.loc[fee_id]
         records.append(
             {
-                "reading": reading,
+                "reading": reading.replace("|", " "),
+                "_axis": reading,
                 "measure": FEES,
                 "period": fee["period"].replace("/", "–").replace("2025-H1", "H1 2025"),
                 "value_bn_yuan": fee["value"],
@@ -99,11 +101,11 @@ def chart(data: dict[str, pd.DataFrame], layout: str = "wide") -> alt.LayerChart
             }
         )
     plotted = pd.DataFrame(records)
-    if narrow:
-        plotted["reading"] = plotted["reading"].map(SHORT_READINGS)
+    if narrow:  # the axis only: the table, the CSV and the tooltips keep the full names
+        plotted["_axis"] = plotted["_axis"].map(SHORT_READINGS)
     order = [SHORT_READINGS[r[0]] if narrow else r[0] for r in READINGS]
     y = alt.Y(
-        "reading:N",
+        "_axis:N",
         title=None,
         sort=order,
         # Break long reading names over lines at "|" so the bars keep the width.
