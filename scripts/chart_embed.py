@@ -224,10 +224,11 @@ def figure_html(folder: Path, sources: dict, base: str, page_url: str | None = N
     )
     cited = "; ".join(_source_link(sources[s]) for s in meta["sources"])
     label = "Source" if len(meta["sources"]) == 1 else "Sources"
+    n_low = meta.get("low_confidence") or 0
     low = (
-        f' <span class="chart__low">{meta["low_confidence"]} plotted value(s) rest on a '
-        "low-confidence source and are drawn faded.</span>"
-        if meta.get("low_confidence")
+        f' <span class="chart__low">{n_low} plotted value{"s rest" if n_low > 1 else " rests"} '
+        f"on a low-confidence source and {'are' if n_low > 1 else 'is'} drawn faded.</span>"
+        if n_low
         else ""
     )
     titles = dict(meta["columns"])
