@@ -91,6 +91,25 @@ def test_axe_finds_no_violations(browser, server, axe, path, width, scheme):
 
 
 @pytest.mark.parametrize("path", PAGES)
+def test_every_block_that_scrolls_is_a_keyboard_stop_before_material_starts(
+    browser, server, axe, path
+):
+    # Material's script, which makes wide code blocks focusable, starts on the first
+    # interaction; before it, a keyboard reader could not scroll a wide code block on a phone.
+    context, w = open_page(browser, server, path, 375)
+    try:
+        page = w.page
+        page.wait_for_load_state("load")
+        page.evaluate("() => new Promise((done) => requestAnimationFrame(() => setTimeout(done)))")
+        assert page.evaluate("() => typeof document$") == "undefined", "Material has started"
+        only = {"runOnly": {"type": "rule", "values": ["scrollable-region-focusable"]}}
+        found = axe.run(page, options=only).response["violations"]
+        assert not found, [n["target"] for v in found for n in v["nodes"]][:5]
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("path", PAGES)
 def test_no_horizontal_scrolling_at_320px(browser, server, path):
     context, w = open_page(browser, server, path, 320)
     try:

@@ -1,6 +1,7 @@
-// A table wider than the screen scrolls in its own box (Material's .md-typeset__scrollwrap, or a
-// notebook's output cell). Keyboard readers must be able to scroll it too, so a box that does
-// overflow becomes a focusable, named region; one that fits stays out of the Tab order.
+// A table or code block wider than the screen scrolls in its own box (Material's
+// .md-typeset__scrollwrap, a notebook's output cell, a code block's <code>). Keyboard readers
+// must be able to scroll it too, so a box that does overflow becomes a focusable, named region;
+// one that fits stays out of the Tab order.
 // Long generated blocks are not laid out until the reader nears them (content-visibility: auto
 // in site.css), so a box there cannot be measured without undoing that. Until it is drawn it is
 // taken to scroll: a keyboard reader who tabs straight to it must find a stop, not skip it. Once
@@ -10,6 +11,9 @@
   // Ours (scripts/table_wrap.py), not the one Material puts inside it when it starts.
   const BOXES =
     ".md-typeset__scrollwrap:not(.md-typeset__table > *), .jupyter-wrapper .jp-RenderedHTML";
+  // Code blocks too: Material makes a wide one focusable, but only once its script has started,
+  // on the reader's first interaction.
+  const CODE = ".md-typeset pre > code";
   // The blocks site.css draws only when the reader nears them.
   const LAZY = ".md-typeset .catalogue, .jupyter-wrapper .jp-RenderedHTML";
 
@@ -76,9 +80,9 @@
     taken = new Set();
     // Material wraps its tables in the same document$ tick; look once it has.
     requestAnimationFrame(() => {
-      for (const box of document.querySelectorAll(BOXES)) {
+      for (const box of document.querySelectorAll(`${BOXES}, ${CODE}`)) {
         const table = box.querySelector("table");
-        if (!table) continue;
+        if (!table && !box.matches(CODE)) continue;
         for (const watched of box.matches(LAZY) ? [box, table] : [box]) {
           boxOf.set(watched, box);
           resized.observe(watched);
