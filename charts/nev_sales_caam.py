@@ -32,6 +32,13 @@ MILESTONES = {
     "ev_2022_12_31_subsidy_programme_ends": ("Subsidy ends", 1),
     "ev_2023_06_21_tax_break_to_2027": ("Tax: to 2027, capped", 2),
 }
+# On a phone seven labels cannot share the strip: only the two subsidy milestones, the chart's
+# point, are named there (each ending at its line), with a key to the dashed tax lines; every
+# milestone keeps its tooltip and its row in the table. Lane and text alignment by id.
+NARROW_MILESTONES = {
+    "ev_2019_06_26_subsidy_2019_in_force": (1, "right"),
+    "ev_2022_12_31_subsidy_programme_ends": (0, "right"),
+}
 KINDS = ["NEV sales", "Purchase tax", "Subsidy"]
 
 
@@ -91,6 +98,7 @@ def _rows(data: dict[str, pd.DataFrame]) -> pd.DataFrame:
             "_kind": events["category"].map({"tax": "Purchase tax", "subsidy": "Subsidy"}),
             "_short": events["id"].map(lambda i: MILESTONES[i][0]),
             "_lane": events["id"].map(lambda i: MILESTONES[i][1]),
+            "_narrow_lane": events["id"].map(lambda i: NARROW_MILESTONES.get(i, (None,))[0]),
             "confidence": events["confidence"],
             "source_id": events["source_id"],
         }
@@ -98,8 +106,12 @@ def _rows(data: dict[str, pd.DataFrame]) -> pd.DataFrame:
     return pd.concat([sales_rows, share_rows, milestone_rows], ignore_index=True)
 
 
-def chart(data: dict[str, pd.DataFrame]) -> alt.Chart:
-    """Sales bars over a share panel on one year axis, policy milestones as labelled rules."""
+def chart(data: dict[str, pd.DataFrame], layout: str = "wide") -> alt.Chart:
+    """Sales bars over a share panel on one year axis, policy milestones as labelled rules.
+
+    layout "narrow" is the phone version: only the subsidy milestones named (a key says what the
+    dashed lines are) and only the latest share labelled, so no two labels overlap."""
+    narrow = layout == "narrow"
     base = alt.Chart(_rows(data))
     x = time_x("_x", FIRST, LAST)
     kind = alt.Color("_kind:N", scale=alt.Scale(domain=KINDS), legend=None)
@@ -123,32 +135,43 @@ def chart(data: dict[str, pd.DataFrame]) -> alt.Chart:
         .encode(x=x, color=kind, strokeDash=dash, tooltip=milestone_tip)
     )
 
-    strip = (
-        base.transform_filter(is_milestone)
-        .mark_text(align="left", dx=4, fontSize=11, baseline="middle")
-        .encode(
-            x=time_x("_x", FIRST, LAST, labels=False, ticks=False, domain=False),
-            y=alt.Y("_lane:O", axis=None),
-            text="_short:N",
-            # The words in the text colour (two of the rule colours are too pale for text on
-            # white); the leader line below each label carries its colour and dash.
-            tooltip=milestone_tip,
-        )
-        .properties(width=PANEL_WIDTH, height=STRIP_HEIGHT)
+    lane = "_narrow_lane" if narrow else "_lane"
+    strip_x = time_x("_x", FIRST, LAST, labels=False, ticks=False, domain=False)
+    milestones = base.transform_filter(is_milestone).transform_filter(
+        alt.expr.isValid(alt.datum[lane])
     )
-    # A leader line from each label down to the panels below, so label and rule read as one.
-    strip_ticks = (
-        base.transform_filter(is_milestone)
-        .mark_rule(strokeWidth=1.5)
-        .encode(
-            x=time_x("_x", FIRST, LAST, labels=False, ticks=False, domain=False),
-            y=alt.Y("_lane:O", axis=None),
+    # A phone's labels end at their line: the latest ones would run off the right edge.
+    align, dx = ("right", -4) if narrow else ("left", 4)
+    strip_layers = [
+        # A leader line from each label down to the panels below, so label and rule read as one.
+        milestones.mark_rule(strokeWidth=1.5).encode(
+            x=strip_x,
+            y=alt.Y(f"{lane}:O", axis=None),
             y2=alt.value(STRIP_HEIGHT),
             color=kind,
             strokeDash=dash,
             tooltip=milestone_tip,
+        ),
+        milestones.mark_text(align=align, dx=dx, fontSize=11, baseline="middle").encode(
+            x=strip_x,
+            y=alt.Y(f"{lane}:O", axis=None),
+            text="_short:N",
+            # The words in the text colour (two of the rule colours are too pale for text on
+            # white); the leader line below each label carries its colour and dash.
+            tooltip=milestone_tip,
+        ),
+    ]
+    if narrow:  # the key to the unnamed lines, once (drawn from one row of the data)
+        strip_layers.append(
+            milestones.transform_filter(alt.datum[lane] == 0)
+            .mark_text(align="left", baseline="middle", fontSize=10, fontStyle="italic")
+            .encode(
+                x=alt.value(0),
+                y=alt.Y(f"{lane}:O", axis=None),
+                text=alt.value("Dashed: tax breaks"),
+            )
         )
-    )
+    strip = alt.layer(*strip_layers).properties(width=PANEL_WIDTH, height=STRIP_HEIGHT)
 
     sales = base.transform_filter(alt.datum.series == "NEV sales")
     bars = sales.mark_bar().encode(
@@ -189,6 +212,10 @@ def chart(data: dict[str, pd.DataFrame]) -> alt.Chart:
     dots = share.mark_point(filled=True, size=60).encode(
         x=x, y=share_y, opacity=opacity, tooltip=share_tip
     )
+    if narrow:  # the latest share only: a phone has no room between the years
+        share = share.transform_window(
+            latest="rank()", sort=[alt.SortField("_x", order="descending")]
+        ).transform_filter(alt.datum.latest == 1)
     dot_labels = share.mark_text(dy=-12, fontSize=11).encode(
         x=x,
         y=share_y,
@@ -198,6 +225,6 @@ def chart(data: dict[str, pd.DataFrame]) -> alt.Chart:
     )
     share_panel = alt.layer(rules, dots, dot_labels).properties(width=PANEL_WIDTH, height=130)
 
-    return alt.vconcat(
-        alt.layer(strip_ticks, strip), sales_panel, share_panel, spacing=6
-    ).resolve_scale(x="shared", color="shared")
+    return alt.vconcat(strip, sales_panel, share_panel, spacing=6).resolve_scale(
+        x="shared", color="shared"
+    )
