@@ -16,8 +16,12 @@ TABLES = ("deliveries",)
 BRANDS = {"AITO": "aito_deliveries_", "Li Auto": "li_auto_deliveries_"}
 
 
-def chart(data: dict[str, pd.DataFrame]) -> alt.Chart:
-    """Paired horizontal bars per month, each labelled with its brand and number."""
+def chart(data: dict[str, pd.DataFrame], layout: str = "wide") -> alt.Chart:
+    """Paired horizontal bars per month, each labelled with its brand and number.
+
+    layout "narrow" is the phone version: three ticks, whose labels would touch at six, and a
+    shorter axis title."""
+    narrow = layout == "narrow"
     rows = data["deliveries"]
     monthly = rows[rows["metric"] == "monthly deliveries"]
     frames = []
@@ -55,10 +59,14 @@ def chart(data: dict[str, pd.DataFrame]) -> alt.Chart:
     bars = base.mark_bar(height={"band": 0.9}).encode(
         x=alt.X(
             "deliveries:Q",
-            title="Deliveries in the month (vehicles, company figures)",
+            title=(
+                "Deliveries in the month (vehicles)"
+                if narrow
+                else "Deliveries in the month (vehicles, company figures)"
+            ),
             # Room on the right for the longest label.
             scale=alt.Scale(domain=[0, 58_000]),
-            axis=alt.Axis(tickCount=6),
+            axis=alt.Axis(values=[0, 20_000, 40_000]) if narrow else alt.Axis(tickCount=6),
         ),
         color=alt.Color(
             "brand:N",
