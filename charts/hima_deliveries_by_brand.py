@@ -43,8 +43,12 @@ def _mid_month(period: str) -> str:
     return f"{period[:7]}-15"
 
 
-def chart(data: dict[str, pd.DataFrame]) -> alt.LayerChart:
-    """Bullet-style monthly bars: HIMA total wide, AITO narrow inside; launches as rules."""
+def chart(data: dict[str, pd.DataFrame], layout: str = "wide") -> alt.LayerChart:
+    """Bullet-style monthly bars: HIMA total wide, AITO narrow inside; launches as rules.
+
+    layout "narrow" is the phone version: a month named every six months, not three, as
+    "Apr 2024" and "Jul 2024" would touch."""
+    step = 6 if layout == "narrow" else 3
     hima = data["hima"].set_index("id")
     deliveries = data["deliveries"].set_index("id")
     events = data["events"].set_index("id")
@@ -121,7 +125,7 @@ def chart(data: dict[str, pd.DataFrame]) -> alt.LayerChart:
         "_date:T",
         title=None,
         scale=alt.Scale(domain=["2024-04-01", "2026-03-31"]),
-        axis=alt.Axis(format="%b %Y", tickCount={"interval": "month", "step": 3}, labelAngle=0),
+        axis=alt.Axis(format="%b %Y", tickCount={"interval": "month", "step": step}, labelAngle=0),
     )
     y = alt.Y(
         "_vehicles_k:Q",

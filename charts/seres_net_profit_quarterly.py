@@ -16,8 +16,16 @@ TABLES = ("seres_financials",)
 QUARTERS = [f"{y}-Q{q}" for y in (2023, 2024, 2025) for q in (1, 2, 3, 4)][:-1]
 
 
-def chart(data: dict[str, pd.DataFrame]) -> alt.LayerChart:
-    """Bars of quarterly attributable net profit; revenue rides along in the tooltip and table."""
+def chart(data: dict[str, pd.DataFrame], layout: str = "wide") -> alt.LayerChart:
+    """Bars of quarterly attributable net profit; revenue rides along in the tooltip and table.
+
+    layout "narrow" is the phone version: each quarter labelled on two lines, the year only
+    under its first quarter, as "Q1 2023" side by side would run into each other."""
+    narrow = layout == "narrow"
+    quarter, year = "split(datum.label, '-')[1]", "split(datum.label, '-')[0]"
+    label = (
+        f"[{quarter}, {quarter} == 'Q1' ? {year} : '']" if narrow else f"{quarter} + ' ' + {year}"
+    )
     rows = data["seres_financials"]
     quarterly = rows[rows["period"].isin(QUARTERS)]
     profit = quarterly[quarterly["metric"] == "net profit attributable"].set_index("period")
@@ -37,9 +45,7 @@ def chart(data: dict[str, pd.DataFrame]) -> alt.LayerChart:
         "quarter:O",
         title=None,
         scale=alt.Scale(domain=QUARTERS),
-        axis=alt.Axis(
-            labelAngle=0, labelExpr="split(datum.label, '-')[1] + ' ' + split(datum.label, '-')[0]"
-        ),
+        axis=alt.Axis(labelAngle=0, labelExpr=label),
     )
     y = alt.Y(
         "net_profit_bn_yuan:Q",
@@ -82,7 +88,17 @@ def chart(data: dict[str, pd.DataFrame]) -> alt.LayerChart:
     gaps = [
         alt.Chart()
         .transform_filter(f"datum.quarter === '{plotted['quarter'].iloc[-1]}'")
-        .mark_text(baseline="bottom", dy=-4, fontSize=10, fontStyle="italic")
+        # On a phone two neighbouring gaps' words would touch: there they stand upright.
+        .mark_text(
+            **(
+                {"angle": 270, "align": "left", "baseline": "middle", "dy": 0}
+                if narrow
+                else {"baseline": "bottom", "dy": -4}
+            ),
+            dx=4 if narrow else 0,
+            fontSize=10,
+            fontStyle="italic",
+        )
         .encode(
             x=alt.datum(q),
             y=alt.datum(0),
