@@ -32,6 +32,12 @@ MARKERS = {
     "byd_pricecut_2025_05": ("BYD cuts up to 34%", 0, "left"),
     "ev_2025_05_31_caam_anti_price_war": ("Anti-price-war pledge", 1, "left"),
 }
+# On a phone BYD's label drops to the second lane (it ran into Tesla's) and the pledge, shortened,
+# takes the first: (label or None to keep it, lane).
+NARROW_MARKERS = {
+    "byd_pricecut_2025_05": (None, 1),
+    "ev_2025_05_31_caam_anti_price_war": ("Price truce", 0),
+}
 CUTS_HEIGHT, MARGIN_HEIGHT = 210, 170
 
 
@@ -52,6 +58,8 @@ def _rows(data: dict[str, pd.DataFrame]) -> pd.DataFrame:
                 "_x2": x2,
                 "_label": label,
                 "_lane": lane,
+                "_narrow_label": (NARROW_MARKERS.get(ident, (None,))[0] or label),
+                "_narrow_lane": NARROW_MARKERS.get(ident, (None, lane))[1],
                 "_side": side,
                 "confidence": r["confidence"],
                 "source_id": r["source_id"],
@@ -99,8 +107,12 @@ def _rows(data: dict[str, pd.DataFrame]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def chart(data: dict[str, pd.DataFrame]) -> alt.Chart:
-    """Bars of models with price cuts over a line of the industry profit margin."""
+def chart(data: dict[str, pd.DataFrame], layout: str = "wide") -> alt.Chart:
+    """Bars of models with price cuts over a line of the industry profit margin.
+
+    layout "narrow" is the phone version: the markers' labels rearranged so none touch."""
+    narrow = layout == "narrow"
+    lane_of = alt.datum._narrow_lane if narrow else alt.datum._lane
     base = alt.Chart(_rows(data))
     x_top = time_x("_x", FIRST, LAST, labels=False, ticks=False)
     x_bottom = time_x("_x", FIRST, LAST)
@@ -133,7 +145,7 @@ def chart(data: dict[str, pd.DataFrame]) -> alt.Chart:
     markers = only("Price-war marker")
     marker_rules = markers.mark_rule(strokeDash=[4, 3]).encode(x=x_top, tooltip=tip)
     marker_labels = [
-        markers.transform_filter((alt.datum._lane == lane) & (alt.datum._side == side))
+        markers.transform_filter((lane_of == lane) & (alt.datum._side == side))
         .mark_text(
             align="left" if side == "right" else "right",
             baseline="top",
@@ -141,7 +153,12 @@ def chart(data: dict[str, pd.DataFrame]) -> alt.Chart:
             fontSize=10,
             fontStyle="italic",
         )
-        .encode(x=x_top, y=alt.value(2 + 14 * lane), text="_label:N", tooltip=tip)
+        .encode(
+            x=x_top,
+            y=alt.value(2 + 14 * lane),
+            text="_narrow_label:N" if narrow else "_label:N",
+            tooltip=tip,
+        )
         for lane in (0, 1)
         for side in ("left", "right")
     ]

@@ -271,7 +271,6 @@ CROWDED_ON_A_PHONE = {
     "cpca_retail_penetration_monthly",
     "hima_deliveries_by_brand",
     "huawei_store_counts",
-    "price_cuts_vs_industry_margin",
     "seres_partnership_timeline",
     "subsidy_bev_top_tier_vs_sales",
 }
