@@ -34,6 +34,9 @@ ESTIMATES = {
 }
 # Labels sit above their mark, except these, so estimates close together do not collide.
 LABEL_BELOW = {"miit_assisted_driving_2021", "l2_nev_penetration_2025_4m"}
+# On a phone these labels sit right of their mark instead: IDC's, above it, ran into the
+# industry report's of 2021 beside it.
+LABEL_BESIDE_ON_A_PHONE = {"l2_penetration_2022_q1"}
 # The row beside which each population is named, in place of a legend.
 GROUP_NAMED_AT = {"l2_penetration_2024", "l2_nev_penetration_2025_h1"}
 GROUPS = ["All new cars", "NEVs only"]
@@ -56,6 +59,7 @@ def _rows(data: dict[str, pd.DataFrame]) -> pd.DataFrame:
             "_end": end,
             "_mid": mid.dt.strftime("%Y-%m-%d"),
             "_below": rows["id"].isin(LABEL_BELOW),
+            "_beside": rows["id"].isin(LABEL_BESIDE_ON_A_PHONE),
             "_name_group": rows["id"].isin(GROUP_NAMED_AT),
             "confidence": rows["confidence"],
             "source_id": rows["source_id"],
@@ -63,8 +67,11 @@ def _rows(data: dict[str, pd.DataFrame]) -> pd.DataFrame:
     )
 
 
-def chart(data: dict[str, pd.DataFrame]) -> alt.Chart:
-    """Dots with period spans for each L2 share estimate, by population, labelled by source."""
+def chart(data: dict[str, pd.DataFrame], layout: str = "wide") -> alt.Chart:
+    """Dots with period spans for each L2 share estimate, by population, labelled by source.
+
+    layout "narrow" is the phone version: one label moved beside its mark, clear of another."""
+    beside = "datum._beside" if layout == "narrow" else "false"
     base = alt.Chart(_rows(data))
     # Ticks and grid on 1 January: every mark is a span, so the year boundaries matter.
     scale = alt.Scale(type="utc", domain=[START, END])
@@ -118,13 +125,18 @@ def chart(data: dict[str, pd.DataFrame]) -> alt.Chart:
         _label="datum.reported_by + ': ' + format(datum.value, '.3~f') + '%'"
     )
     above = (
-        labelled.transform_filter("!datum._below")
+        labelled.transform_filter(f"!datum._below && !({beside})")
         .mark_text(baseline="bottom", dy=-10, fontSize=11)
         .encode(x=x, y=y, text=label_text, opacity=text_opacity, tooltip=tip)
     )
     below = (
         labelled.transform_filter("datum._below")
         .mark_text(baseline="top", dy=10, fontSize=11)
+        .encode(x=x, y=y, text=label_text, opacity=text_opacity, tooltip=tip)
+    )
+    next_to = (
+        labelled.transform_filter(beside)
+        .mark_text(align="left", baseline="middle", dx=9, fontSize=11)
         .encode(x=x, y=y, text=label_text, opacity=text_opacity, tooltip=tip)
     )
     group_names = (
@@ -134,4 +146,4 @@ def chart(data: dict[str, pd.DataFrame]) -> alt.Chart:
         .encode(x=alt.X("_start:T", scale=scale), y=y, text="population:N")
         .encode(tooltip=tip)
     )
-    return alt.layer(spans, *dots, above, below, group_names).properties(height=300)
+    return alt.layer(spans, *dots, above, below, next_to, group_names).properties(height=300)
