@@ -27,8 +27,16 @@ ANNUAL = (
 MILESTONES = ("aito_100k_milestone", "aito_400k_milestone", "aito_1m_milestone")
 
 
-def chart(data: dict[str, pd.DataFrame]) -> alt.Chart:
-    """Year-wide bars of AITO deliveries, overlaid with dated production-milestone rules."""
+TOP = 520_000  # the y axis's end: headroom above the tallest bar for the milestone labels
+LANE = 23_000  # a label's height (14 px) in vehicles on that axis
+
+
+def chart(data: dict[str, pd.DataFrame], layout: str = "wide") -> alt.Chart:
+    """Year-wide bars of AITO deliveries, overlaid with dated production-milestone rules.
+
+    layout "narrow" is the phone version: the milestone labels one below the other, as three
+    side by side ran into each other."""
+    narrow = layout == "narrow"
     rows = data["deliveries"].set_index("id")
     annual = rows.loc[list(ANNUAL)]
     floor = annual["metric"].str.contains("more than")
@@ -56,6 +64,9 @@ def chart(data: dict[str, pd.DataFrame]) -> alt.Chart:
             "end": marks["period"],
             "deliveries": float("nan"),  # a production count, not deliveries: kept off the y axis
             "label": [f"{v:,.0f}th AITO built" for v in marks["value"]],
+            "_label_at": [TOP - LANE * i if narrow else TOP for i in range(len(marks))],
+            # The first label runs right of its line on a phone, clear of the y axis's labels.
+            "_right_of_line": [narrow and i == 0 for i in range(len(marks))],
             "source_id": marks["source_id"],
             "confidence": marks["confidence"],
         }
@@ -86,7 +97,7 @@ def chart(data: dict[str, pd.DataFrame]) -> alt.Chart:
                 "deliveries:Q",
                 title="AITO deliveries per year (vehicles)",
                 # Headroom above the tallest bar keeps the milestone labels clear of it.
-                scale=alt.Scale(domain=[0, 520_000]),
+                scale=alt.Scale(domain=[0, TOP]),
             ),
             y2=alt.datum(0),
             # Fade the year that rests on one secondary source.
@@ -107,11 +118,13 @@ def chart(data: dict[str, pd.DataFrame]) -> alt.Chart:
         .encode(opacity=faded())
         .transform_filter(~is_bar)
     )
-    milestone_labels = (
-        base.mark_text(align="right", dx=-4, baseline="top", fontSize=11)
-        .encode(y=alt.value(2), text="label:N", opacity=faded(text=True))
+    milestone_labels = [
+        base.mark_text(align=align, dx=dx, baseline="top", fontSize=11)
+        .encode(y=alt.Y("_label_at:Q"), text="label:N", opacity=faded(text=True))
         .transform_filter(~is_bar)
-    )
+        .transform_filter(alt.datum._right_of_line == right)
+        for align, dx, right in (("right", -4, False), ("left", 4, True))
+    ]
     return alt.layer(
-        year_bars, bar_labels, milestone_rules, milestone_labels, data=plotted
+        year_bars, bar_labels, milestone_rules, *milestone_labels, data=plotted
     ).properties(height=320)
