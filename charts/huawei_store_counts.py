@@ -23,6 +23,11 @@ EVENT_LABELS = {
     "ev_2021_04_20_huawei_to_sell_cars": "Huawei starts selling cars",
     "ev_2025_07_04_huawei_cedes_sales_control": "Huawei cedes some sales control",
 }
+# On a phone: shorter words, and the second a line lower, so the two do not meet mid-chart.
+NARROW_EVENT_LABELS = {
+    "ev_2021_04_20_huawei_to_sell_cars": "Huawei sells cars",
+    "ev_2025_07_04_huawei_cedes_sales_control": "Huawei cedes control",
+}
 
 
 def _position(period: str, is_plan: bool) -> pd.Timestamp:
@@ -42,8 +47,12 @@ def _label(value: float, metric: str, is_plan: bool) -> str:
     return f"{text} (plan)" if is_plan else text
 
 
-def chart(data: dict[str, pd.DataFrame]) -> alt.Chart:
-    """Dot chart of store counts (filled) and plans (hollow) over time, with two channel events."""
+def chart(data: dict[str, pd.DataFrame], layout: str = "wide") -> alt.Chart:
+    """Dot chart of store counts (filled) and plans (hollow) over time, with two channel events.
+
+    layout "narrow" is the phone version: shorter event labels on two lines of their own, and
+    plans' numbers without "(plan)" (their hollow diamonds and the legend say so)."""
+    narrow = layout == "narrow"
     stores = data["channel"]
     is_plan = stores["metric"].str.contains("plan|expected", case=False)
     points = pd.DataFrame(
@@ -53,7 +62,7 @@ def chart(data: dict[str, pd.DataFrame]) -> alt.Chart:
             "stores": stores["value"],
             "kind": is_plan.map({True: PLAN, False: COUNT}),
             "label": [
-                _label(v, m, bool(x))
+                _label(v, m, bool(x) and not narrow)
                 for v, m, x in zip(stores["value"], stores["metric"], is_plan, strict=True)
             ],
             "entity": stores["entity"],
@@ -69,7 +78,7 @@ def chart(data: dict[str, pd.DataFrame]) -> alt.Chart:
             "period": events["date"],
             "stores": float("nan"),  # an event has no store count: left empty, not zero
             "kind": "Event",
-            "label": events["id"].map(EVENT_LABELS),
+            "label": events["id"].map(NARROW_EVENT_LABELS if narrow else EVENT_LABELS),
             "entity": "Huawei",
             "metric": events["event"],
             "source_id": events["source_id"],
@@ -101,11 +110,14 @@ def chart(data: dict[str, pd.DataFrame]) -> alt.Chart:
     rules = base.mark_rule(strokeDash=[4, 4], opacity=0.7).transform_filter(is_event)
     early = "year(datum.date) < 2024"
     rule_labels = [
-        base.mark_text(align=side, dx=dx, dy=2, baseline="top", fontSize=11)
+        base.mark_text(align=side, dx=dx, dy=dy, baseline="top", fontSize=11)
         .encode(y=alt.value(0), text="label:N")
         .transform_filter(is_event)
         .transform_filter(keep)
-        for side, dx, keep in (("left", 4, early), ("right", -4, f"!({early})"))
+        for side, dx, dy, keep in (
+            ("left", 4, 2, early),
+            ("right", -4, 18 if narrow else 2, f"!({early})"),
+        )
     ]
 
     # Counts filled circles, plans hollow diamonds: the difference survives greyscale printing.

@@ -268,7 +268,6 @@ def test_motion_is_off_when_the_reader_asks(browser, server):
 CROWDED_ON_A_PHONE = {
     "cpca_retail_penetration_monthly",
     "hima_deliveries_by_brand",
-    "huawei_store_counts",
     "seres_partnership_timeline",
     "subsidy_bev_top_tier_vs_sales",
 }
