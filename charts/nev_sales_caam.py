@@ -34,11 +34,8 @@ MILESTONES = {
 }
 # On a phone seven labels cannot share the strip: only the two subsidy milestones, the chart's
 # point, are named there (each ending at its line), with a key to the dashed tax lines; every
-# milestone keeps its tooltip and its row in the table. Lane and text alignment by id.
-NARROW_MILESTONES = {
-    "ev_2019_06_26_subsidy_2019_in_force": (1, "right"),
-    "ev_2022_12_31_subsidy_programme_ends": (0, "right"),
-}
+# milestone keeps its tooltip and its row in the table. Their lanes, by id.
+NARROW_LANES = {"ev_2019_06_26_subsidy_2019_in_force": 1, "ev_2022_12_31_subsidy_programme_ends": 0}
 KINDS = ["NEV sales", "Purchase tax", "Subsidy"]
 
 
@@ -98,7 +95,7 @@ def _rows(data: dict[str, pd.DataFrame]) -> pd.DataFrame:
             "_kind": events["category"].map({"tax": "Purchase tax", "subsidy": "Subsidy"}),
             "_short": events["id"].map(lambda i: MILESTONES[i][0]),
             "_lane": events["id"].map(lambda i: MILESTONES[i][1]),
-            "_narrow_lane": events["id"].map(lambda i: NARROW_MILESTONES.get(i, (None,))[0]),
+            "_narrow_lane": events["id"].map(NARROW_LANES),
             "confidence": events["confidence"],
             "source_id": events["source_id"],
         }
