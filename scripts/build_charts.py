@@ -1440,21 +1440,21 @@ def _render_all(
     failed: list[BaseException] = []
 
     def feed() -> None:
-        while True:
-            with lock:
-                if not todo:
-                    return
-                name = todo.pop()
-                elsewhere[name] = pool.submit(_render_in_worker, str(root), name)
-            if elsewhere[name].exception() is not None:
-                return  # reported below, in list order
-            try:
+        # What fails here is raised by the caller below. If the caller failed first, the build
+        # is stopping and this thread finds the pool shut, or its chart cancelled: a thread's
+        # traceback would then bury the build's one message.
+        try:
+            while True:
+                with lock:
+                    if not todo:
+                        return
+                    name = todo.pop()
+                    elsewhere[name] = pool.submit(_render_in_worker, str(root), name)
+                if elsewhere[name].exception() is not None:
+                    return  # reported below, in list order
                 done(name, elsewhere[name].result())
-            except BaseException as err:  # noqa: BLE001
-                # Raised by the caller below. If the caller failed first, the build is stopping
-                # and done() found the pool shut: a thread's traceback would bury its message.
-                failed.append(err)
-                return
+        except BaseException as err:  # noqa: BLE001
+            failed.append(err)
 
     try:
         cache = root / ".cache"
