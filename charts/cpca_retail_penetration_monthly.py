@@ -40,6 +40,8 @@ ANNUAL = {
     "cpca_nev_penetration_2025": "2025 (rounded)",
 }
 HEIGHT = 300
+# On a phone this month's value sits below its dot: above, it ran into the month before's.
+VALUE_BELOW_ON_A_PHONE = {"cpca_nev_penetration_2025_12"}
 
 
 def _rows(data: dict[str, pd.DataFrame]) -> pd.DataFrame:
@@ -57,6 +59,7 @@ def _rows(data: dict[str, pd.DataFrame]) -> pd.DataFrame:
             "_x": monthly["period"] + "-15",
             "_x2": None,
             "_callout": monthly["id"].map(CALLOUTS),
+            "_value_below": monthly["id"].isin(VALUE_BELOW_ON_A_PHONE),
             "confidence": monthly["confidence"],
             "source_id": monthly["source_id"],
         }
@@ -108,15 +111,19 @@ def _rows(data: dict[str, pd.DataFrame]) -> pd.DataFrame:
     return pd.concat([month_rows, year_rows, event_rows, gap_row], ignore_index=True)
 
 
-def chart(data: dict[str, pd.DataFrame]) -> alt.Chart:
-    """Monthly dots and full-year dashes of CPCA retail NEV share, a rule at one half."""
+def chart(data: dict[str, pd.DataFrame], layout: str = "wide") -> alt.Chart:
+    """Monthly dots and full-year dashes of CPCA retail NEV share, a rule at one half.
+
+    layout "narrow" is the phone version: a tick every six months, one value below its dot, and
+    no callout for January 2026, whose event label above already says the tax break halved."""
+    narrow = layout == "narrow"
     base = alt.Chart(_rows(data))
     x = alt.X(
         "_x:T",
         title=None,
         scale=alt.Scale(type="utc", domain=[START, END]),
         axis=alt.Axis(
-            tickCount={"interval": "month", "step": 3},
+            tickCount={"interval": "month", "step": 6 if narrow else 3},
             # Year only on January ticks, so the axis stays readable at narrow widths.
             labelExpr="utcFormat(datum.value, '%m') === '01'"
             " ? utcFormat(datum.value, '%b %Y') : utcFormat(datum.value, '%b')",
@@ -193,9 +200,13 @@ def chart(data: dict[str, pd.DataFrame]) -> alt.Chart:
 
     months = only("Monthly share")
     dots = months.mark_point(filled=True, size=80).encode(x=x, y=y, opacity=opacity, tooltip=tip)
-    dot_values = months.mark_text(dy=-12, fontSize=11, fontWeight="bold").encode(
-        x=x, y=y, text=alt.Text("value:Q", format=".1f"), opacity=text_opacity, tooltip=tip
-    )
+    below = "datum._value_below" if narrow else "false"
+    dot_values = [
+        months.transform_filter(f"{'' if is_below else '!'}({below})")
+        .mark_text(dy=14 if is_below else -12, fontSize=11, fontWeight="bold")
+        .encode(x=x, y=y, text=alt.Text("value:Q", format=".1f"), opacity=text_opacity, tooltip=tip)
+        for is_below in (False, True)
+    ]
     # Callouts sit above their dot, except at the right edge where there is room only to the left.
     dot_callouts = (
         months.transform_filter("datum._callout && datum.period < '2025'")
@@ -221,8 +232,8 @@ def chart(data: dict[str, pd.DataFrame]) -> alt.Chart:
         year_lines,
         year_labels,
         dots,
-        dot_values,
+        *dot_values,
         dot_callouts,
-        edge_callouts,
+        *([] if narrow else [edge_callouts]),
         gap_note,
     ).properties(height=HEIGHT)
