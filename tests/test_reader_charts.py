@@ -272,7 +272,7 @@ CROWDED_ON_A_PHONE = {
 }
 
 # Pairs of the phone image's text boxes that intersect by more than a pixel each way, and text
-# that ends outside the image; in the browser's own fonts, as the reader sees it.
+# that ends outside the image, as the browser lays them out (in the font the test sets).
 CROWDING = """(svg) => {
   const box = svg.getBoundingClientRect();
   const texts = [...svg.querySelectorAll("text")]
