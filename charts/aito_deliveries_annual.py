@@ -64,9 +64,9 @@ def chart(data: dict[str, pd.DataFrame], layout: str = "wide") -> alt.Chart:
             "end": marks["period"],
             "deliveries": float("nan"),  # a production count, not deliveries: kept off the y axis
             "label": [f"{v:,.0f}th AITO built" for v in marks["value"]],
-            "_label_at": [TOP - LANE * i if narrow else TOP for i in range(len(marks))],
+            "_label_at": [TOP - LANE * i for i in range(len(marks))],
             # The first label runs right of its line on a phone, clear of the y axis's labels.
-            "_right_of_line": [narrow and i == 0 for i in range(len(marks))],
+            "_right_of_line": [i == 0 for i in range(len(marks))],
             "source_id": marks["source_id"],
             "confidence": marks["confidence"],
         }
@@ -118,13 +118,22 @@ def chart(data: dict[str, pd.DataFrame], layout: str = "wide") -> alt.Chart:
         .encode(opacity=faded())
         .transform_filter(~is_bar)
     )
-    milestone_labels = [
-        base.mark_text(align=align, dx=dx, baseline="top", fontSize=11)
-        .encode(y=alt.Y("_label_at:Q"), text="label:N", opacity=faded(text=True))
-        .transform_filter(~is_bar)
-        .transform_filter(alt.datum._right_of_line == right)
-        for align, dx, right in (("right", -4, False), ("left", 4, True))
-    ]
+
+    def milestone_text(align: str, dx: int, y) -> alt.Chart:
+        return (
+            base.mark_text(align=align, dx=dx, baseline="top", fontSize=11)
+            .encode(y=y, text="label:N", opacity=faded(text=True))
+            .transform_filter(~is_bar)
+        )
+
+    if narrow:  # one below the other, the first right of its line
+        at = alt.Y("_label_at:Q")
+        milestone_labels = [
+            milestone_text("right", -4, at).transform_filter("!datum._right_of_line"),
+            milestone_text("left", 4, at).transform_filter("datum._right_of_line"),
+        ]
+    else:
+        milestone_labels = [milestone_text("right", -4, alt.value(2))]
     return alt.layer(
         year_bars, bar_labels, milestone_rules, *milestone_labels, data=plotted
     ).properties(height=320)

@@ -71,7 +71,7 @@ def chart(data: dict[str, pd.DataFrame], layout: str = "wide") -> alt.Chart:
     """Dots with period spans for each L2 share estimate, by population, labelled by source.
 
     layout "narrow" is the phone version: one label moved beside its mark, clear of another."""
-    beside = "datum._beside" if layout == "narrow" else "false"
+    narrow = layout == "narrow"
     base = alt.Chart(_rows(data))
     # Ticks and grid on 1 January: every mark is a span, so the year boundaries matter.
     scale = alt.Scale(type="utc", domain=[START, END])
@@ -125,7 +125,7 @@ def chart(data: dict[str, pd.DataFrame], layout: str = "wide") -> alt.Chart:
         _label="datum.reported_by + ': ' + format(datum.value, '.3~f') + '%'"
     )
     above = (
-        labelled.transform_filter(f"!datum._below && !({beside})")
+        labelled.transform_filter("!datum._below" + (" && !datum._beside" if narrow else ""))
         .mark_text(baseline="bottom", dy=-10, fontSize=11)
         .encode(x=x, y=y, text=label_text, opacity=text_opacity, tooltip=tip)
     )
@@ -135,7 +135,7 @@ def chart(data: dict[str, pd.DataFrame], layout: str = "wide") -> alt.Chart:
         .encode(x=x, y=y, text=label_text, opacity=text_opacity, tooltip=tip)
     )
     next_to = (
-        labelled.transform_filter(beside)
+        labelled.transform_filter("datum._beside")
         .mark_text(align="left", baseline="middle", dx=9, fontSize=11)
         .encode(x=x, y=y, text=label_text, opacity=text_opacity, tooltip=tip)
     )
@@ -146,4 +146,6 @@ def chart(data: dict[str, pd.DataFrame], layout: str = "wide") -> alt.Chart:
         .encode(x=alt.X("_start:T", scale=scale), y=y, text="population:N")
         .encode(tooltip=tip)
     )
-    return alt.layer(spans, *dots, above, below, next_to, group_names).properties(height=300)
+    return alt.layer(
+        spans, *dots, above, below, *([next_to] if narrow else []), group_names
+    ).properties(height=300)

@@ -200,13 +200,20 @@ def chart(data: dict[str, pd.DataFrame], layout: str = "wide") -> alt.Chart:
 
     months = only("Monthly share")
     dots = months.mark_point(filled=True, size=80).encode(x=x, y=y, opacity=opacity, tooltip=tip)
-    below = "datum._value_below" if narrow else "false"
-    dot_values = [
-        months.transform_filter(f"{'' if is_below else '!'}({below})")
-        .mark_text(dy=14 if is_below else -12, fontSize=11, fontWeight="bold")
-        .encode(x=x, y=y, text=alt.Text("value:Q", format=".1f"), opacity=text_opacity, tooltip=tip)
-        for is_below in (False, True)
-    ]
+
+    def values(at: alt.Chart, dy: int) -> alt.Chart:
+        return at.mark_text(dy=dy, fontSize=11, fontWeight="bold").encode(
+            x=x, y=y, text=alt.Text("value:Q", format=".1f"), opacity=text_opacity, tooltip=tip
+        )
+
+    dot_values = (
+        [
+            values(months.transform_filter("!datum._value_below"), -12),
+            values(months.transform_filter("datum._value_below"), 14),
+        ]
+        if narrow
+        else [values(months, -12)]
+    )
     # Callouts sit above their dot, except at the right edge where there is room only to the left.
     dot_callouts = (
         months.transform_filter("datum._callout && datum.period < '2025'")

@@ -134,9 +134,9 @@ def chart(data: dict[str, pd.DataFrame], layout: str = "wide") -> alt.Chart:
 
     lane = "_narrow_lane" if narrow else "_lane"
     strip_x = time_x("_x", FIRST, LAST, labels=False, ticks=False, domain=False)
-    milestones = base.transform_filter(is_milestone).transform_filter(
-        alt.expr.isValid(alt.datum[lane])
-    )
+    milestones = base.transform_filter(is_milestone)
+    if narrow:  # only those with a phone lane
+        milestones = milestones.transform_filter(alt.expr.isValid(alt.datum[lane]))
     # A phone's labels end at their line: the latest ones would run off the right edge.
     align, dx = ("right", -4) if narrow else ("left", 4)
     strip_layers = [

@@ -91,11 +91,10 @@ def chart(data: dict[str, pd.DataFrame], layout: str = "wide") -> alt.LayerChart
         # On a phone two neighbouring gaps' words would touch: there they stand upright.
         .mark_text(
             **(
-                {"angle": 270, "align": "left", "baseline": "middle", "dy": 0}
+                {"angle": 270, "align": "left", "baseline": "middle", "dx": 4}
                 if narrow
                 else {"baseline": "bottom", "dy": -4}
             ),
-            dx=4 if narrow else 0,
             fontSize=10,
             fontStyle="italic",
         )
