@@ -37,6 +37,21 @@ LABELS = {
     "ev_2025_04_28_seres_hk_filing": ("Files for HK listing", "below", "center"),
     "ev_2025_11_05_seres_hk_listing": ("Lists in Hong Kong", "above", "right"),
 }
+# The phone's labels: fewer and shorter, as a year there is 45 px, not 85. "|" breaks a line
+# (below a mark only: a label above grows down into its mark).
+LABELS_NARROW = {
+    "ev_2019_01_sokon_huawei_agreement": ("First deal", "above", "left"),
+    "ev_2023_02_26_seres_huawei_1m_target": ("Goal: 1M cars in 2026", "above", "right"),
+    "ev_2023_06_huawei_aito_cn_trademark": ("Huawei takes AITO mark", "below", "center"),
+    "ev_2023_11_28_luxeed_s7_hima_unveiled": ("HIMA: Luxeed (Chery)", "above", "right"),
+    "ev_2024_08_stelato_s9_launch_maextro": ("Stelato on sale", "below", "center"),
+    "ev_2025_09_23_saic_shangjie_joins_hima": ("Shangjie joins", "above", "right"),
+    "ev_2024_01_yinwang_registered": ("Yinwang set up", "above", "right"),
+    "ev_2024_08_25_seres_yinwang_stake": ("Seres buys 10%|of Yinwang", "below", "right"),
+    "ev_2022_07_11_sokon_renamed_seres": ("Renamed Seres", "above", "center"),
+    "ev_2024_07_02_aito_trademark_deal": ("Buys AITO|trademarks", "below", "right"),
+    "ev_2025_11_05_seres_hk_listing": ("Lists in HK", "above", "right"),
+}
 
 
 def _plot_date(date: str) -> str:
@@ -44,8 +59,13 @@ def _plot_date(date: str) -> str:
     return f"{date}-15" if len(date) == 7 else date
 
 
-def chart(data: dict[str, pd.DataFrame]) -> alt.LayerChart:
-    """Strip timeline: one row per event category, shaped marks, a few events labelled."""
+def chart(data: dict[str, pd.DataFrame], layout: str = "wide") -> alt.LayerChart:
+    """Strip timeline: one row per event category, shaped marks, a few events labelled.
+
+    layout "narrow" is the phone version: row names above their rows rather than beside them,
+    so the years get the whole width, and fewer, shorter event labels."""
+    narrow = layout == "narrow"
+    named = LABELS_NARROW if narrow else LABELS
     rows = data["events"]
     rows = rows[(rows["track"] == "seres") & rows["category"].isin(ROWS)]
     # Citi's rating is filed under "independence" but is an analyst's view, not a move by Seres;
@@ -59,8 +79,8 @@ def chart(data: dict[str, pd.DataFrame]) -> alt.LayerChart:
             "confidence": rows["confidence"],
             "source_id": rows["source_id"],
             "_date": rows["date"].map(_plot_date),
-            "_label": rows["id"].map(lambda i: LABELS.get(i, (None,))[0]),
-            "_place": rows["id"].map(lambda i: "/".join(LABELS[i][1:]) if i in LABELS else None),
+            "_label": rows["id"].map(lambda i: named.get(i, (None,))[0]),
+            "_place": rows["id"].map(lambda i: "/".join(named[i][1:]) if i in named else None),
         }
     ).sort_values("date")
     x = alt.X(
@@ -74,7 +94,9 @@ def chart(data: dict[str, pd.DataFrame]) -> alt.LayerChart:
         title=None,
         sort=list(ROWS.values()),
         # Room to spare: browsers' fonts run wider than the static renderer's metrics.
-        axis=alt.Axis(domain=False, ticks=False, labelPadding=8, minExtent=110),
+        axis=alt.Axis(domain=False, ticks=False, labels=False, minExtent=0)
+        if narrow
+        else alt.Axis(domain=False, ticks=False, labelPadding=8, minExtent=110),
     )
     tooltip = [
         alt.Tooltip("date:N", title="Date"),
@@ -118,6 +140,7 @@ def chart(data: dict[str, pd.DataFrame]) -> alt.LayerChart:
         .transform_filter(f"datum._place === '{place}/{align}'")
         .mark_text(
             fontSize=11,
+            **({"lineBreak": "|"} if narrow else {}),
             align=align,
             baseline="bottom" if place == "above" else "top",
             dy=-9 if place == "above" else 9,
@@ -127,4 +150,13 @@ def chart(data: dict[str, pd.DataFrame]) -> alt.LayerChart:
         for place in ("above", "below")
         for align in ("left", "center", "right")
     ]
-    return alt.layer(marks, rings, *labels, data=plotted).properties(height=320)
+    if not narrow:
+        return alt.layer(marks, rings, *labels, data=plotted).properties(height=320)
+    # Each row's name on its own line above the row's marks, at the left edge.
+    names = (
+        alt.Chart()
+        .transform_aggregate(groupby=["kind"])
+        .mark_text(align="left", baseline="bottom", dy=-32, fontSize=12, fontWeight="bold")
+        .encode(x=alt.datum(alt.DateTime(year=2018, month=10, date=1)), y=y, text="kind:N")
+    )
+    return alt.layer(marks, rings, *labels, names, data=plotted).properties(width=330, height=400)

@@ -267,7 +267,6 @@ def test_motion_is_off_when_the_reader_asks(browser, server):
 # (chart(data, layout="narrow")); strict, so one that passes must leave this list.
 CROWDED_ON_A_PHONE = {
     "hima_deliveries_by_brand",
-    "seres_partnership_timeline",
     "subsidy_bev_top_tier_vs_sales",
 }
 
