@@ -36,6 +36,12 @@ LAUNCHES = {
     "ev_2025_05_maextro_s800_launched": "Maextro S800 (JAC)",
     "ev_2025_09_23_saic_shangjie_joins_hima": "Shangjie H5 (SAIC)",
 }
+# On a phone, where a month is 13 px: the brand alone.
+LAUNCHES_SHORT = {
+    "Stelato S9 (BAIC)": "Stelato S9",
+    "Maextro S800 (JAC)": "Maextro",
+    "Shangjie H5 (SAIC)": "Shangjie",
+}
 HIMA, AITO, LAUNCH = "HIMA, all brands", "AITO", "Partner brand goes on sale"
 
 
@@ -47,8 +53,11 @@ def chart(data: dict[str, pd.DataFrame], layout: str = "wide") -> alt.LayerChart
     """Bullet-style monthly bars: HIMA total wide, AITO narrow inside; launches as rules.
 
     layout "narrow" is the phone version: a month named every six months, not three, as
-    "Apr 2024" and "Jul 2024" would touch."""
-    step = 6 if layout == "narrow" else 3
+    "Apr 2024" and "Jul 2024" would touch; thinner bars; the launches by brand alone; and the
+    AITO shares and December's gap written in the note in the empty months, as labels over
+    bars 13 px apart ran into each other and into the launch lines."""
+    narrow = layout == "narrow"
+    step = 6 if narrow else 3
     hima = data["hima"].set_index("id")
     deliveries = data["deliveries"].set_index("id")
     events = data["events"].set_index("id")
@@ -119,6 +128,8 @@ def chart(data: dict[str, pd.DataFrame], layout: str = "wide") -> alt.LayerChart
         next((v for v in LAUNCHES.values() if n.startswith(v + ":")), None) if s == LAUNCH else None
         for s, n in zip(plotted["series"], plotted["note"], strict=True)
     ]
+    if narrow:
+        plotted["_label"] = plotted["_label"].map(LAUNCHES_SHORT)
     plotted["_vehicles_k"] = plotted["vehicles"] / 1000
 
     x = alt.X(
@@ -148,13 +159,13 @@ def chart(data: dict[str, pd.DataFrame], layout: str = "wide") -> alt.LayerChart
     wide = (
         alt.Chart()
         .transform_filter(f"datum.series === '{HIMA}'")
-        .mark_bar(width=18, strokeWidth=1.5)
+        .mark_bar(width=8 if narrow else 18, strokeWidth=1.5)
         .encode(x=x, y=y, color=color, stroke=outline, fillOpacity=fade, tooltip=tooltip)
     )
-    narrow = (
+    aito_bars = (
         alt.Chart()
         .transform_filter(f"datum.series === '{AITO}'")
-        .mark_bar(width=8, strokeWidth=1.5)
+        .mark_bar(width=3 if narrow else 8, strokeWidth=1.5)
         .encode(x=x, y=y, color=color, stroke=outline, fillOpacity=fade, tooltip=tooltip)
     )
     # Above each HIMA bar: the AITO share where one exists (reported, or ours for June 2024).
@@ -210,9 +221,48 @@ def chart(data: dict[str, pd.DataFrame], layout: str = "wide") -> alt.LayerChart
         .mark_text(align="left", dx=3, baseline="top", fontSize=10)
         .encode(x=x, y=alt.datum(100), text="_label:N", tooltip=tooltip)
     )
-    return alt.layer(
-        wide, narrow, rules, rule_labels, shares, lone, notes, data=plotted
-    ).properties(height=320)
+    if not narrow:
+        return alt.layer(
+            wide, aito_bars, rules, rule_labels, shares, lone, notes, data=plotted
+        ).properties(height=320)
+    shares_told = [
+        f"{_month_name(m)} {v:.1f}%" + ("*" if "our" in series else "")
+        for m, v, series in plotted.loc[
+            plotted["aito_share_pct"].notna(), ["month", "aito_share_pct", "series"]
+        ]
+        .sort_values("month")
+        .itertuples(index=False)
+    ]
+    # Three blocks in the empty months, top down (a blank line in one block would collapse).
+    blocks = [
+        (
+            93,
+            [
+                "No monthly HIMA",
+                "or AITO figures",
+                "found, Jul 2024",
+                "to Mar 2025; no",
+                "HIMA, Dec 2025",
+            ],
+        ),
+        (70, ["Wide bars: HIMA", "Narrow: AITO"]),
+        (60, ["AITO share", "of HIMA:", *shares_told, "* we calculated"]),
+    ]
+    note = [
+        notes.encode(
+            x=alt.datum(alt.DateTime(year=2024, month=12, date=15)),
+            y=alt.datum(top),
+            text=alt.value("|".join(lines)),
+        ).mark_text(align="center", baseline="top", fontSize=10, lineBreak="|", fontStyle="italic")
+        for top, lines in blocks
+    ]
+    return alt.layer(wide, aito_bars, rules, rule_labels, *note, data=plotted).properties(
+        height=320
+    )
+
+
+def _month_name(period: str) -> str:
+    return pd.Timestamp(f"{period}-01").strftime("%b %Y")
 
 
 def _rank(confidence: str) -> int:

@@ -266,7 +266,6 @@ def test_motion_is_off_when_the_reader_asks(browser, server):
 # audit found them (December 2026). Each is expected to fail until it is given a phone layout
 # (chart(data, layout="narrow")); strict, so one that passes must leave this list.
 CROWDED_ON_A_PHONE = {
-    "hima_deliveries_by_brand",
     "subsidy_bev_top_tier_vs_sales",
 }
 
