@@ -131,8 +131,13 @@ def _rows(data: dict[str, pd.DataFrame]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def chart(data: dict[str, pd.DataFrame]) -> alt.Chart:
-    """Subsidy amounts (bars, diamonds, labelled cuts) stacked over CAAM NEV sales bars."""
+def chart(data: dict[str, pd.DataFrame], layout: str = "wide") -> alt.Chart:
+    """Subsidy amounts (bars, diamonds, labelled cuts) stacked over CAAM NEV sales bars.
+
+    layout "narrow" is the phone version, where a year is 22 px: amounts in thousands ("55k")
+    with the tiers told once in the note, and the yearly cuts in a note of their own, as
+    "55,000 / ≥250 km" and "−10% vs 2019" ran into their neighbours."""
+    narrow = layout == "narrow"
     base = alt.Chart(_rows(data))
     x_top = time_x("_x", FIRST, LAST, labels=False, ticks=False)
     x_bottom = time_x("_x", FIRST, LAST)
@@ -151,7 +156,12 @@ def chart(data: dict[str, pd.DataFrame]) -> alt.Chart:
         "value:Q",
         title=["BEV purchase subsidy,", "yuan per vehicle (central)"],
         scale=alt.Scale(domain=[0, 70000]),
-        axis=alt.Axis(values=[0, 20000, 40000, 60000], format=",.0f"),
+        axis=alt.Axis(values=[0, 20000, 40000, 60000], format=",.0f")
+        if not narrow
+        else alt.Axis(
+            values=[0, 20000, 40000, 60000],
+            labelExpr="datum.value ? datum.value / 1000 + 'k' : '0'",
+        ),
     )
 
     def only(*series: str):
@@ -221,7 +231,7 @@ def chart(data: dict[str, pd.DataFrame]) -> alt.Chart:
         .mark_rule(strokeDash=[2, 2])
         .encode(x=x_top, y=alt.datum(70000), y2=alt.datum(60000), tooltip=tip)
     )
-    subsidy_panel = alt.layer(
+    layers = [
         tier_rule,
         top_bars,
         top_labels,
@@ -233,7 +243,16 @@ def chart(data: dict[str, pd.DataFrame]) -> alt.Chart:
         ended_line,
         ended_label,
         tier_note,
-    ).properties(width=PANEL_WIDTH, height=SUBSIDY_HEIGHT)
+    ]
+    if narrow:
+        layers = [
+            tier_rule,
+            top_bars,
+            mid_tier,
+            ended_line,
+            *_phone_labels(only, x_top, subsidy_y, tip),
+        ]
+    subsidy_panel = alt.layer(*layers).properties(width=PANEL_WIDTH, height=SUBSIDY_HEIGHT)
 
     sales_panel = (
         only(SERIES[2])
@@ -252,3 +271,44 @@ def chart(data: dict[str, pd.DataFrame]) -> alt.Chart:
     return alt.vconcat(subsidy_panel, sales_panel, spacing=10).resolve_scale(
         x="shared", color="shared"
     )
+
+
+# A yuan amount in thousands, as the phone labels it: 55000 -> "55k", 16200 -> "16.2k".
+THOUSANDS = "format(datum.value / 1000, '.3~r') + 'k'"
+PHONE_TIERS = "Bars: the top range tier,\n≥250 km until 2017, then\n≥400 km (tiers redrawn)"
+PHONE_CUTS = "All tiers cut, each vs\nthe year before: −10%\nin 2020, −20% in 2021,\n−30% in 2022"
+MID_BAR = "(toDate(datum._x) + toDate(datum._x2)) / 2"
+
+
+def _phone_labels(only, x: alt.X, y: alt.Y, tip: list) -> list[alt.Chart]:
+    """The subsidy panel's words on a phone: amounts in thousands, the tiers and the cuts each
+    told once in a note in the empty space rather than beside every bar."""
+
+    def words(series: str, year: int | None = None, **mark) -> alt.Chart:
+        chart = only(series).transform_calculate(_k=THOUSANDS, _mid=MID_BAR)
+        if year:
+            chart = chart.transform_filter(f"year(datum._x) == {year}")
+        return chart.mark_text(fontSize=10, **mark)
+
+    note = {"align": "left", "baseline": "top", "lineBreak": "\n", "fontStyle": "italic"}
+    top_tier, mid_tier = SERIES[0], SERIES[1]
+    return [
+        words(top_tier, baseline="bottom", dy=-3).encode(
+            x=alt.X("_mid:T"), y=y, text="_k:N", tooltip=tip
+        ),
+        # 2020 above its diamond, 2021 to the right: side by side they would touch.
+        words(mid_tier, 2020, baseline="bottom", dx=4, dy=-8).encode(
+            x=x, y=y, text="_k:N", tooltip=tip
+        ),
+        words(mid_tier, 2021, align="left", dx=8).encode(x=x, y=y, text="_k:N", tooltip=tip),
+        words(mid_tier, 2020, align="left", baseline="bottom", dx=-4, dy=-21).encode(
+            x=x, y=y, text=alt.value("300–400 km tier")
+        ),
+        words("Tier change", dx=4, **note).encode(x=x, y=alt.value(2), text=alt.value(PHONE_TIERS)),
+        words("Subsidy cut", 2020, dx=-11, **note).encode(
+            x=x, y=alt.datum(52000), text=alt.value(PHONE_CUTS)
+        ),
+        words("Subsidy ended", align="center", baseline="top", dy=-30, lineBreak="\n").encode(
+            x=alt.X("_mid:T"), y=alt.datum(0), text=alt.value("No national\nsubsidy"), tooltip=tip
+        ),
+    ]

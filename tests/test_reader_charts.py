@@ -262,13 +262,6 @@ def test_motion_is_off_when_the_reader_asks(browser, server):
         context.close()
 
 
-# The charts whose phone image still has labels that overlap or run off its edge, as a browser
-# audit found them (December 2026). Each is expected to fail until it is given a phone layout
-# (chart(data, layout="narrow")); strict, so one that passes must leave this list.
-CROWDED_ON_A_PHONE = {
-    "subsidy_bev_top_tier_vs_sales",
-}
-
 # Pairs of the phone image's text boxes that intersect by more than a pixel each way, and text
 # that ends outside the image, as the browser lays them out (in the font the test sets).
 CROWDING = """(svg) => {
@@ -290,15 +283,7 @@ CROWDING = """(svg) => {
 }"""
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(n, marks=pytest.mark.xfail(strict=True, reason="labels crowd on a phone"))
-        if n in CROWDED_ON_A_PHONE
-        else n
-        for n in NAMES
-    ],
-)
+@pytest.mark.parametrize("name", NAMES)
 def test_a_phones_chart_image_has_no_overlapping_or_cut_off_labels(browser, server, name):
     context, w = open_page(browser, server, CHARTS[name], 375)
     try:
