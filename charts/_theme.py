@@ -80,6 +80,22 @@ def config(theme: str, variant: str = "wide") -> dict:
     return out
 
 
+def dark_of_own(colour: str) -> str:
+    """The dark theme's colour for one a chart names itself: the highlight colour becomes the
+    dark highlight (a chart pairs it with a grey, say, in its own range); any other colour a
+    chart names stays as it is in both themes."""
+    return PALETTE_DARK[0] if colour.lower() == PALETTE_LIGHT[0].lower() else colour
+
+
+def in_dark(node: object) -> object:
+    """A chart's own spec as the dark theme draws it (see dark_of_own); its data is left alone."""
+    if isinstance(node, dict):
+        return {k: v if k in ("data", "datasets") else in_dark(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [in_dark(v) for v in node]
+    return dark_of_own(node) if isinstance(node, str) else node
+
+
 def muted(theme: str) -> str:
     """Return the grey used for context marks (everything that is not the subject)."""
     return MUTED[theme]

@@ -121,8 +121,9 @@ def chart(data: dict[str, pd.DataFrame], layout: str = "wide") -> alt.Chart:
     ]
 
     # Counts filled circles, plans hollow diamonds: the difference survives greyscale printing.
-    # Fixed palette colours (both pass 3:1 on the light and dark backgrounds), because a hollow
-    # fill needs an explicit range; fill, stroke and shape share one field, so one legend.
+    # Palette colours named here, because a hollow fill needs an explicit range (the dark theme
+    # swaps in its own highlight; the orange passes 3:1 on both backgrounds); fill, stroke and
+    # shape share one field, so one legend.
     def kinds(*values: object) -> alt.Scale:
         return alt.Scale(domain=[COUNT, PLAN], range=list(values))
 

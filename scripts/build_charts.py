@@ -542,6 +542,8 @@ def _render_static(
 
     def spec_for(theme: str, variant: str, width: int | None = None) -> dict:
         spec = _copy(narrow_base if variant == "narrow" and narrow_base else base)
+        if theme == "dark":
+            spec = _theme.in_dark(spec)
         spec["config"] = _theme.config(theme, variant)
         if width:
             _set_width(spec, width)
@@ -754,10 +756,11 @@ HEX = re.compile(r"#[0-9a-fA-F]{3,8}")
 def _dark_twins(light: dict, dark: dict, base: dict):
     """dark_of(paint property, light colour) -> its dark colour, read from the two themes'
     configs, or None where that cannot be trusted. Both renderings come from one spec and differ
-    only in its config; where the configs differ only in colours, each light colour of the config
-    has its dark twin and every other colour stays as it is. Not when a light colour has two
-    twins, or the chart's own spec uses one (it stays in the dark rendering): the dark image is
-    then drawn and compared, as it is when the configs differ in more than colour.
+    only in its config (and the highlight colour a chart names itself, charts._theme.in_dark);
+    where the configs differ only in colours, each light colour of the config has its dark twin
+    and every other colour stays as it is. Not when a light colour has two twins, or the chart's
+    own spec uses one that the dark rendering does not turn into its twin: the dark image is then
+    drawn and compared, as it is when the configs differ in more than colour.
     tests/test_reader_build.py checks the result against the real dark rendering."""
     twins: dict[str, str] = {}
 
@@ -772,8 +775,10 @@ def _dark_twins(light: dict, dark: dict, base: dict):
 
     if not pair(light["config"], dark["config"]):
         return None
+    from charts._theme import dark_of_own
+
     own = {c.lower() for c in HEX.findall(json.dumps(base))}
-    if any(twins[c].lower() != c for c in own & twins.keys()):
+    if any(twins[c].lower() != dark_of_own(c).lower() for c in own & twins.keys()):
         return None
     return lambda prop, colour: twins.get(colour.lower(), colour)
 

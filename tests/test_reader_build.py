@@ -185,6 +185,19 @@ def test_chart_text_reaches_4_5_to_1(generated, name, theme):
     assert not low, low
 
 
+@pytest.mark.parametrize("name", CHARTS)
+def test_the_dark_theme_draws_the_highlight_in_its_own_colour_on_every_chart(generated, name):
+    # Seres / AITO is one colour on every chart of a theme. A chart that names the light
+    # highlight itself (beside a grey, say) must not keep it in the dark theme, where it is a
+    # dimmer blue (3.1:1) than the dark highlight every other chart draws.
+    light, dark = _theme.PALETTE_LIGHT[0].lower(), _theme.PALETTE_DARK[0].lower()
+    for suffix in ("", "-narrow"):
+        path = generated / "charts" / name / f"dark{suffix}.vg.json"
+        if path.exists():
+            svg = _drawn(path.read_text()).lower()
+            assert light not in svg, f"{path.name} draws {light}, not {dark}"
+
+
 @pytest.fixture(scope="module")
 def package():
     return load_package(ROOT / "data")
