@@ -35,7 +35,7 @@ def chart(data: dict[str, pd.DataFrame], layout: str = "wide") -> alt.Chart:
     """Year-wide bars of AITO deliveries, overlaid with dated production-milestone rules.
 
     layout "narrow" is the phone version: the milestone labels one below the other, as three
-    side by side ran into each other."""
+    side by side ran into each other, and shorter."""
     narrow = layout == "narrow"
     rows = data["deliveries"].set_index("id")
     annual = rows.loc[list(ANNUAL)]
@@ -47,8 +47,9 @@ def chart(data: dict[str, pd.DataFrame], layout: str = "wide") -> alt.Chart:
             "start": annual["period"] + "-01-01",
             "end": annual["period"] + "-12-31",
             "deliveries": annual["value"],
+            # In thousands on a phone, where a year is 66 px: "387,100" ran across a milestone.
             "label": [
-                f"{v:,.0f}" + ("+" if f else "")
+                (f"{v / 1000:,.0f}k" if narrow else f"{v:,.0f}") + ("+" if f else "")
                 for v, f in zip(annual["value"], floor, strict=True)
             ],
             "source_id": annual["source_id"],
@@ -56,6 +57,8 @@ def chart(data: dict[str, pd.DataFrame], layout: str = "wide") -> alt.Chart:
         }
     )
     marks = rows.loc[list(MILESTONES)]
+    early = {p[:4] for p in marks["period"] if int(p[5:7]) <= 6}
+    bars["_early_milestone"] = bars["period"].isin(early)
     rules = pd.DataFrame(
         {
             "kind": "Production milestone",
@@ -63,7 +66,10 @@ def chart(data: dict[str, pd.DataFrame], layout: str = "wide") -> alt.Chart:
             "start": marks["period"],
             "end": marks["period"],
             "deliveries": float("nan"),  # a production count, not deliveries: kept off the y axis
-            "label": [f"{v:,.0f}th AITO built" for v in marks["value"]],
+            # On a phone "…th built": "400,000th AITO built" ran across the 100,000th's line.
+            "label": [
+                f"{v:,.0f}th" + (" built" if narrow else " AITO built") for v in marks["value"]
+            ],
             "_label_at": [TOP - LANE * i for i in range(len(marks))],
             # The first label runs right of its line on a phone, clear of the y axis's labels.
             "_right_of_line": [i == 0 for i in range(len(marks))],
@@ -105,12 +111,23 @@ def chart(data: dict[str, pd.DataFrame], layout: str = "wide") -> alt.Chart:
         )
         .transform_filter(is_bar)
     )
-    # Labels start at the left edge of their bar, clear of the mid-year milestone lines.
-    bar_labels = (
-        base.mark_text(align="left", dx=6, dy=-6, baseline="bottom", fontSize=12)
-        .encode(y="deliveries:Q", text="label:N")
-        .transform_filter(is_bar)
-    )
+
+    # Labels start at the left edge of their bar, clear of the mid-year milestone lines. On a
+    # phone a bar whose year has a milestone in its first half is labelled at its right edge.
+    def bar_text(align: str, x: str | alt.X = x, dx: int = 6) -> alt.Chart:
+        return (
+            base.mark_text(align=align, dx=dx, dy=-6, baseline="bottom", fontSize=12)
+            .encode(x=x, y="deliveries:Q", text="label:N")
+            .transform_filter(is_bar)
+        )
+
+    bar_labels = [bar_text("left")]
+    if narrow:
+        early = "datum._early_milestone"
+        bar_labels = [
+            bar_text("left", dx=4).transform_filter(f"!{early}"),
+            bar_text("right", "end:T", -4).transform_filter(early),
+        ]
     # Milestones are production counts, so they are lines with words, never bar heights.
     # Milestones from a single secondary source are faded like the 2023 bar.
     milestone_rules = (
@@ -135,5 +152,5 @@ def chart(data: dict[str, pd.DataFrame], layout: str = "wide") -> alt.Chart:
     else:
         milestone_labels = [milestone_text("right", -4, alt.value(2))]
     return alt.layer(
-        year_bars, bar_labels, milestone_rules, *milestone_labels, data=plotted
+        year_bars, *bar_labels, milestone_rules, *milestone_labels, data=plotted
     ).properties(height=320)

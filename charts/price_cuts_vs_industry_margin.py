@@ -80,6 +80,19 @@ def _rows(data: dict[str, pd.DataFrame]) -> pd.DataFrame:
     ident, start, end, note = PARTIAL_COUNT
     r = war.loc[ident]
     add("Models with price cuts", ident, r, start, end, f"{r['value']:.0f} ({note})")
+    # The markers' lines cross this bar, so its label goes in two parts: the count left of the
+    # first line, the note right of the last (centred, it ran through both lines).
+    crossing = sorted(
+        d for d in _marker_dates(war, events) if pd.Timestamp(start) < d < pd.Timestamp(end)
+    )
+    if crossing:
+        rows[-1].update(
+            _label=f"{r['value']:.0f}",
+            _note=f"({note})",
+            _note_short=note.removesuffix(" only"),
+            _before=crossing[0].strftime("%Y-%m-%d"),
+            _after=crossing[-1].strftime("%Y-%m-%d"),
+        )
     for ident in MARGINS:
         r = war.loc[ident]
         add("Profit margin", ident, r, mid_year(int(r["period"])), label=f"{r['value']:.1f}%")
@@ -105,6 +118,13 @@ def _rows(data: dict[str, pd.DataFrame]) -> pd.DataFrame:
                 detail=detail,
             )
     return pd.DataFrame(rows)
+
+
+def _marker_dates(war: pd.DataFrame, events: pd.DataFrame) -> list[pd.Timestamp]:
+    return [
+        pd.Timestamp(war.loc[i, "period"] if i in war.index else events.loc[i, "date"])
+        for i in MARKERS
+    ]
 
 
 def chart(data: dict[str, pd.DataFrame], layout: str = "wide") -> alt.Chart:
@@ -140,8 +160,25 @@ def chart(data: dict[str, pd.DataFrame], layout: str = "wide") -> alt.Chart:
     bar_labels = (
         cuts.mark_text(baseline="bottom", dy=-3, fontSize=11)
         .encode(x="_mid:T", y=cuts_y, text="_label:N", opacity=text_opacity, tooltip=tip)
+        .transform_filter("!isValid(datum._note)")
         .transform_calculate(_mid="(toDate(datum._x) + toDate(datum._x2)) / 2")
     )
+    split = cuts.transform_filter("isValid(datum._note)")
+    split_labels = [
+        split.mark_text(baseline="bottom", dy=-3, fontSize=11, align="right", dx=-4).encode(
+            x="_before:T", y=cuts_y, text="_label:N", opacity=text_opacity, tooltip=tip
+        ),
+        split.mark_text(
+            baseline="bottom", dy=-3, fontSize=10 if narrow else 11, align="left", dx=4
+        ).encode(
+            x="_after:T",
+            y=cuts_y,
+            # On a phone the months alone: the plot ends seven months after the line.
+            text="_note_short:N" if narrow else "_note:N",
+            opacity=text_opacity,
+            tooltip=tip,
+        ),
+    ]
     markers = only("Price-war marker")
     marker_rules = markers.mark_rule(strokeDash=[4, 3]).encode(x=x_top, tooltip=tip)
     marker_labels = [
@@ -162,9 +199,9 @@ def chart(data: dict[str, pd.DataFrame], layout: str = "wide") -> alt.Chart:
         for lane in (0, 1)
         for side in ("left", "right")
     ]
-    cuts_panel = alt.layer(marker_rules, bars, bar_labels, *marker_labels).properties(
-        width=PANEL_WIDTH, height=CUTS_HEIGHT
-    )
+    cuts_panel = alt.layer(
+        marker_rules, bars, bar_labels, *split_labels, *marker_labels
+    ).properties(width=PANEL_WIDTH, height=CUTS_HEIGHT)
 
     margin_y = alt.Y(
         "value:Q",

@@ -262,16 +262,23 @@ def test_motion_is_off_when_the_reader_asks(browser, server):
         context.close()
 
 
-# Pairs of the phone image's text boxes that intersect by more than a pixel each way, and text
-# that ends outside the image, as the browser lays them out (in the font the test sets).
+# Pairs of the phone image's text boxes that intersect by more than a pixel each way, text that
+# a dashed marker line runs through, and text that ends outside the image, as the browser lays
+# them out (in the font the test sets).
 CROWDING = """(svg) => {
   const box = svg.getBoundingClientRect();
   const texts = [...svg.querySelectorAll("text")]
     .filter((t) => t.textContent.trim())
     .map((t) => [t.textContent.trim(), t.getBoundingClientRect()]);
+  const dashed = [...svg.querySelectorAll("line[stroke-dasharray], path[stroke-dasharray]")]
+    .map((l) => l.getBoundingClientRect());
   const out = [];
-  for (const [s, r] of texts)
+  for (const [s, r] of texts) {
     if (r.left < box.left - 1 || r.right > box.right + 1) out.push(`off the edge: ${s}`);
+    for (const l of dashed)
+      if (l.width < 3 && l.left > r.left + 1 && l.right < r.right - 1 && l.top < r.bottom - 1
+          && l.bottom > r.top + 1) out.push(`${s} / a marker line`);
+  }
   for (let i = 0; i < texts.length; i++)
     for (let j = i + 1; j < texts.length; j++) {
       const [a, p] = texts[i], [b, q] = texts[j];
