@@ -178,7 +178,8 @@ def chart(data: dict[str, pd.DataFrame], layout: str = "wide") -> alt.LayerChart
             _share_text="'AITO ' + format(datum.aito_share_pct, '.1f') + '%'"
             " + (indexof(datum.series, 'our') >= 0 ? '*' : '')",
         )
-        .mark_text(baseline="bottom", dy=-4, fontSize=10, fontWeight="bold")
+        # Upright, rising from the bar: level, May 2025's ran across the line on 1 May.
+        .mark_text(angle=270, align="left", baseline="middle", dx=4, fontSize=10, fontWeight="bold")
         .encode(x=x, y=alt.Y("_top:Q"), text="_share_text:N", tooltip=tooltip)
     )
     # December 2025: AITO's count exists, HIMA's does not; say so on the bar.

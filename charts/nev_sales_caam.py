@@ -83,6 +83,11 @@ def _rows(data: dict[str, pd.DataFrame]) -> pd.DataFrame:
             "source_id": share["source_id"],
         }
     )
+    # A share's label sits above its dot, centred, unless a milestone's line falls within half
+    # a year of the dot: then it starts (or ends) at the dot, on the side away from the line.
+    dot_at = pd.to_datetime(share_rows["_x"])
+    lines = pd.to_datetime(events["date"])
+    share_rows["_align"] = [_away_from(d, lines) for d in dot_at]
     milestone_rows = pd.DataFrame(
         {
             "series": "Policy milestone",
@@ -101,6 +106,14 @@ def _rows(data: dict[str, pd.DataFrame]) -> pd.DataFrame:
         }
     )
     return pd.concat([sales_rows, share_rows, milestone_rows], ignore_index=True)
+
+
+def _away_from(dot: pd.Timestamp, lines: pd.Series) -> str:
+    gap = lines - dot
+    near = gap[gap.abs() < pd.Timedelta(days=183)]
+    if near.empty:
+        return "center"
+    return "left" if near.loc[near.abs().idxmin()] <= pd.Timedelta(0) else "right"
 
 
 def chart(data: dict[str, pd.DataFrame], layout: str = "wide") -> alt.Chart:
@@ -213,14 +226,19 @@ def chart(data: dict[str, pd.DataFrame], layout: str = "wide") -> alt.Chart:
         share = share.transform_window(
             latest="rank()", sort=[alt.SortField("_x", order="descending")]
         ).transform_filter(alt.datum.latest == 1)
-    dot_labels = share.mark_text(dy=-12, fontSize=11).encode(
-        x=x,
-        y=share_y,
-        text=alt.Text("_label:N"),
-        opacity=text_opacity,
-        tooltip=share_tip,
-    )
-    share_panel = alt.layer(rules, dots, dot_labels).properties(width=PANEL_WIDTH, height=130)
+    dot_labels = [
+        share.transform_filter(alt.datum._align == align)
+        .mark_text(dy=-12, fontSize=11, align=align)
+        .encode(
+            x=x,
+            y=share_y,
+            text=alt.Text("_label:N"),
+            opacity=text_opacity,
+            tooltip=share_tip,
+        )
+        for align in ("center", "left", "right")
+    ]
+    share_panel = alt.layer(rules, dots, *dot_labels).properties(width=PANEL_WIDTH, height=130)
 
     return alt.vconcat(strip, sales_panel, share_panel, spacing=6).resolve_scale(
         x="shared", color="shared"

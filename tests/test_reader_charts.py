@@ -290,9 +290,11 @@ CROWDING = """(svg) => {
 }"""
 
 
+@pytest.mark.parametrize("width", [375, 1280])
 @pytest.mark.parametrize("name", NAMES)
-def test_a_phones_chart_image_has_no_overlapping_or_cut_off_labels(browser, server, name):
-    context, w = open_page(browser, server, CHARTS[name], 375)
+def test_a_chart_images_labels_do_not_overlap_or_run_off_it(browser, server, name, width):
+    # 375 px shows the phone image, 1280 the wide one.
+    context, w = open_page(browser, server, CHARTS[name], width)
     try:
         # In Arial's widths (Liberation Sans here), which the image was laid out with and which
         # phones' own fonts (Roboto, San Francisco) are close to; this machine's default, DejaVu
