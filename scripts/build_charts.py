@@ -555,7 +555,7 @@ def _render_static(
     def to_vega(spec: dict) -> dict:
         # Each layout and theme is compiled once: its static image and its live view share it.
         if id(spec) not in compiled:
-            compiled[id(spec)] = vlc.vegalite_to_vega(spec)
+            compiled[id(spec)] = _one_time_domain(vlc.vegalite_to_vega(spec))
         return compiled[id(spec)]
 
     def svg(spec: dict) -> str:
@@ -608,6 +608,29 @@ def _render_static(
         n_width, n_height = _svg_size(n_light_svg.encode())
         variants["narrow"] = {"width": n_width, "height": n_height}
     return files, variants, [list(c) for c in classes], _controls(vega_light)
+
+
+def _one_time_domain(vega: dict) -> dict:
+    """Drop the copy of a time scale's set domain that Vega-Lite adds when a layer uses x2 or y2
+    (vega/vega-lite#5733): the raw list beside the same dates as signals, which makes Vega warn
+    "Infinite extent for field "data"" in the reader's console. The extent is the same."""
+    for scale in vega.get("scales", []):
+        fields = (
+            scale.get("domain", {}).get("fields") if isinstance(scale.get("domain"), dict) else None
+        )
+        if fields and any(isinstance(f, dict) and "signal" in f for f in fields):
+            signals = [f for f in fields if isinstance(f, dict) and "signal" in f]
+            raw = [f for f in fields if isinstance(f, list)]
+            if (
+                raw
+                and len(signals) + len(raw) == len(fields)
+                and all(len(r) == len(signals) for r in raw)
+            ):
+                scale["domain"] = {**scale["domain"], "fields": signals}
+    for mark in vega.get("marks", []):
+        if mark.get("type") == "group":
+            _one_time_domain(mark)
+    return vega
 
 
 def _narrow_spec(module, pkg, tables, module_path: Path, base: dict) -> dict | None:

@@ -308,3 +308,20 @@ def test_a_chart_images_labels_do_not_overlap_or_run_off_it(browser, server, nam
         assert not crowded, crowded[:6]
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("width", [375, 1280])
+@pytest.mark.parametrize("name", NAMES)
+def test_a_live_chart_logs_no_warnings(browser, server, name, width):
+    # Vega's warnings ("Infinite extent for field …") flag a spec that draws by luck; a reader
+    # who opens the console should find it as quiet as the page.
+    context, w = open_page(browser, server, CHARTS[name], width)
+    warnings: list[str] = []
+    w.page.on("console", lambda m: m.type == "warning" and warnings.append(m.text))
+    try:
+        figure = _figure(w.page, name)
+        figure.locator(".chart__frame").focus()
+        _wait_live(w.page, figure)
+        assert not warnings, warnings
+    finally:
+        context.close()
