@@ -615,18 +615,14 @@ def _one_time_domain(vega: dict) -> dict:
     (vega/vega-lite#5733): the raw list beside the same dates as signals, which makes Vega warn
     "Infinite extent for field "data"" in the reader's console. The extent is the same."""
     for scale in vega.get("scales", []):
-        fields = (
-            scale.get("domain", {}).get("fields") if isinstance(scale.get("domain"), dict) else None
-        )
-        if fields and any(isinstance(f, dict) and "signal" in f for f in fields):
-            signals = [f for f in fields if isinstance(f, dict) and "signal" in f]
-            raw = [f for f in fields if isinstance(f, list)]
-            if (
-                raw
-                and len(signals) + len(raw) == len(fields)
-                and all(len(r) == len(signals) for r in raw)
-            ):
-                scale["domain"] = {**scale["domain"], "fields": signals}
+        domain = scale.get("domain")
+        fields = domain.get("fields") if isinstance(domain, dict) else None
+        if not isinstance(fields, list):
+            continue
+        signals = [f for f in fields if isinstance(f, dict) and "signal" in f]
+        copies = [f for f in fields if isinstance(f, list) and len(f) == len(signals)]
+        if signals and copies and len(signals) + len(copies) == len(fields):
+            domain["fields"] = signals
     for mark in vega.get("marks", []):
         if mark.get("type") == "group":
             _one_time_domain(mark)
