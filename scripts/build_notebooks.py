@@ -222,8 +222,27 @@ def _run_cells(nb, rel: str) -> None:
                 recorder.process_message(msg, cell, index)
             except CellExecutionComplete:
                 break
+        join_printed(cell)
         if done["status"] == "error":
             raise _cell_error(nb, rel, f"{done.get('ename')}: {done.get('evalue')}")
+
+
+def join_printed(cell) -> None:
+    """Join a cell's consecutive printed outputs to the same stream into one. How a print's text
+    and its newline are split across messages depends on timing (the kernel flushes every 0.2
+    s), and a split page differs from an unsplit one although it shows the same text."""
+    joined = []
+    for out in cell.outputs:
+        last = joined[-1] if joined else None
+        if (
+            last is not None
+            and out.get("output_type") == last.get("output_type") == "stream"
+            and out.get("name") == last.get("name")
+        ):
+            last["text"] += out["text"]
+        else:
+            joined.append(out)
+    cell.outputs = joined
 
 
 def _cell_error(nb, rel: str, err) -> BuildError:

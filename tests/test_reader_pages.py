@@ -45,7 +45,8 @@ def read_to_the_end(page) -> None:
     block has been drawn once the browser reserves a guessed height for it. axe-core reads the
     geometry of the whole page at once, laying such blocks out inside their guessed boxes, so it
     finds text overlapping text that no reader ever sees together, and misjudges its background.
-    Once every block has been drawn, the page's geometry is the one a reader meets.
+    Once every block has been drawn, and every transition the scrolling set off has ended, the
+    page is the one a reader meets.
     """
     page.evaluate(
         """async () => {
@@ -56,6 +57,9 @@ def read_to_the_end(page) -> None:
           }
           scrollTo({ top: 0, behavior: "instant" });
           await drawn();
+          // Back at the top, Material's header fades the site's name in again: wait until it
+          // has, or axe measures the name's contrast half-faded.
+          await Promise.all(document.getAnimations().map((a) => a.finished.catch(() => {})));
         }"""
     )
 
