@@ -211,9 +211,15 @@
     })(view.scenegraph().root);
     const box = (item) => item._svg.getBoundingClientRect();
     const boxes = new Map(found.map((item) => [item, box(item)]));
-    // Reading order: left to right, then top to bottom.
+    const left = Math.min(...found.map((item) => boxes.get(item).left));
+    const right = Math.max(...found.map((item) => boxes.get(item).right));
+    // A line across (nearly) the whole plot, "Break-even" say, is context: read after the data.
+    const across = (item) =>
+      item.mark.marktype === "rule" && boxes.get(item).width > 0.8 * (right - left);
+    // Reading order: the data left to right, then top to bottom; then the lines across.
     return found.sort(
       (a, b) =>
+        across(a) - across(b) ||
         Math.round(boxes.get(a).left) - Math.round(boxes.get(b).left) ||
         boxes.get(a).top - boxes.get(b).top,
     );
