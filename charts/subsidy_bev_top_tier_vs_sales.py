@@ -138,7 +138,8 @@ def chart(data: dict[str, pd.DataFrame], layout: str = "wide") -> alt.Chart:
     with the tiers told once in the note, and the yearly cuts in a note of their own, as
     "55,000 / ≥250 km" and "−10% vs 2019" ran into their neighbours."""
     narrow = layout == "narrow"
-    base = alt.Chart(_rows(data))
+    rows = _rows(data)
+    base = alt.Chart(rows)
     x_top = time_x("_x", FIRST, LAST, labels=False, ticks=False)
     x_bottom = time_x("_x", FIRST, LAST)
     colour = alt.Color("series:N", scale=alt.Scale(domain=SERIES), legend=None)
@@ -250,7 +251,7 @@ def chart(data: dict[str, pd.DataFrame], layout: str = "wide") -> alt.Chart:
             top_bars,
             mid_tier,
             ended_line,
-            *_phone_labels(only, x_top, subsidy_y, tip),
+            *_phone_labels(only, rows, x_top, subsidy_y, tip),
         ]
     subsidy_panel = alt.layer(*layers).properties(width=PANEL_WIDTH, height=SUBSIDY_HEIGHT)
 
@@ -275,14 +276,29 @@ def chart(data: dict[str, pd.DataFrame], layout: str = "wide") -> alt.Chart:
 
 # A yuan amount in thousands, as the phone labels it: 55000 -> "55k", 16200 -> "16.2k".
 THOUSANDS = "format(datum.value / 1000, '.3~r') + 'k'"
-PHONE_TIERS = "Bars: the top range tier,\n≥250 km until 2017, then\n≥400 km (tiers redrawn)"
-PHONE_CUTS = "All tiers cut, each vs\nthe year before: −10%\nin 2020, −20% in 2021,\n−30% in 2022"
 MID_BAR = "(toDate(datum._x) + toDate(datum._x2)) / 2"
 
 
-def _phone_labels(only, x: alt.X, y: alt.Y, tip: list) -> list[alt.Chart]:
+def _phone_notes(rows: pd.DataFrame) -> tuple[str, str]:
+    """The phone's two notes, from the plotted rows: which range tier the bars are, and the
+    yearly cuts, two to a line."""
+    tiers = rows[(rows["series"] == SERIES[0]) & rows["_tier"].str.startswith("≥")]
+    spans = tiers.groupby("_tier", sort=False)["period"].agg(["min", "max"])
+    was, now = spans.index[0], spans.index[-1]
+    a, b = spans.loc[was, "min"], spans.loc[was, "max"]
+    years = a if a == b else f"{a}–{b[2:]}"
+    tier_note = f"Bars: the top range tier,\n{was} in {years}, then\n{now} (tiers redrawn)"
+    cuts = rows[rows["series"] == "Subsidy cut"]
+    said = [f"{p} −{v:.0f}%" for v, p in zip(cuts["value"], cuts["period"], strict=True)]
+    pairs = [", ".join(said[i : i + 2]) for i in range(0, len(said), 2)]
+    cut_note = "\n".join(["Cuts to all tiers, each", "vs the year before:", ",\n".join(pairs)])
+    return tier_note, cut_note
+
+
+def _phone_labels(only, rows: pd.DataFrame, x: alt.X, y: alt.Y, tip: list) -> list[alt.Chart]:
     """The subsidy panel's words on a phone: amounts in thousands, the tiers and the cuts each
     told once in a note in the empty space rather than beside every bar."""
+    tier_note, cut_note = _phone_notes(rows)
 
     def words(series: str, year: int | None = None, **mark) -> alt.Chart:
         chart = only(series).transform_calculate(_k=THOUSANDS, _mid=MID_BAR)
@@ -304,9 +320,9 @@ def _phone_labels(only, x: alt.X, y: alt.Y, tip: list) -> list[alt.Chart]:
         words(mid_tier, 2020, align="left", baseline="bottom", dx=-4, dy=-21).encode(
             x=x, y=y, text=alt.value("300–400 km tier")
         ),
-        words("Tier change", dx=4, **note).encode(x=x, y=alt.value(2), text=alt.value(PHONE_TIERS)),
+        words("Tier change", dx=4, **note).encode(x=x, y=alt.value(2), text=alt.value(tier_note)),
         words("Subsidy cut", 2020, dx=-11, **note).encode(
-            x=x, y=alt.datum(52000), text=alt.value(PHONE_CUTS)
+            x=x, y=alt.datum(52000), text=alt.value(cut_note)
         ),
         words("Subsidy ended", align="center", baseline="top", dy=-30, lineBreak="\n").encode(
             x=alt.X("_mid:T"), y=alt.datum(0), text=alt.value("No national\nsubsidy"), tooltip=tip
