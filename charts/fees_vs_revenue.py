@@ -64,6 +64,7 @@ def chart(data: dict[str, pd.DataFrame], layout: str = "wide") -> alt.LayerChart
                     "measure": REVENUE,
                     "period": _part(row["period"]),
                     "value_bn_yuan": value,
+                    "revenue_of_span_bn_yuan": None,
                     "share_of_revenue_pct": None,
                     "confidence": row["confidence"],
                     "source_id": row["source_id"],
@@ -84,6 +85,8 @@ def chart(data: dict[str, pd.DataFrame], layout: str = "wide") -> alt.LayerChart
                 "measure": FEES,
                 "period": fee["period"].replace("/", "–").replace("2025-H1", "H1 2025"),
                 "value_bn_yuan": fee["value"],
+                # The revenue bar's total, written at its end: the table shows the sum too.
+                "revenue_of_span_bn_yuan": round(revenue_total, 4),
                 # Our calculation: fees ÷ summed revenue of the same span × 100.
                 "share_of_revenue_pct": round(fee["value"] / revenue_total * 100, 1),
                 "confidence": fee["confidence"],
@@ -124,6 +127,11 @@ def chart(data: dict[str, pd.DataFrame], layout: str = "wide") -> alt.LayerChart
         alt.Tooltip("measure:N", title="Measure"),
         alt.Tooltip("period:N", title="Period"),
         alt.Tooltip("value_bn_yuan:Q", title="Billion yuan", format=",.1f"),
+        alt.Tooltip(
+            "revenue_of_span_bn_yuan:Q",
+            title="Revenue of the span, billion yuan (sum of the years)",
+            format=",.1f",
+        ),
         alt.Tooltip(
             "share_of_revenue_pct:Q", title="Share of revenue, % (our calculation)", format=".1f"
         ),

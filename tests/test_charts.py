@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import ast
 import copy
+import csv
+import html
+import io
 import json
+import re
 from pathlib import Path
 
 import altair
@@ -233,3 +237,51 @@ def test_an_images_source_line_leaves_out_chinese_asides_and_keeps_the_names():
     }
     line = build_charts.source_line(["a", "b"], sources)
     assert line == "Sources: 36Kr; China Finance Online reproduction (2025)"
+
+
+# A number as charts write it: "1,234", "−10%", "16.2k", "¥215.1bn", "1M"; or a span of years
+# written short, "2016–17".
+NUMBER = re.compile(r"(?<![\w.])[−-]?\d[\d,]*(?:\.\d+)?(?:bn|k|M)?(?![\d])")
+YEARS = re.compile(r"\b((?:19|20)\d\d)–(\d\d)\b")
+SCALE = {"bn": 1e9, "M": 1e6, "k": 1e3}
+ISO_DATE = re.compile(r"\b((?:19|20)\d\d)-\d\d(?:-\d\d)?\b")
+
+
+def _numbers(text: str) -> list[tuple[str, float, int]]:
+    """(as written, value in the written unit, decimals) of each number in text."""
+    found = []
+    for token in NUMBER.findall(YEARS.sub(r"\1–20\2", text)):
+        digits = token.replace("−", "-").replace(",", "").rstrip("bnkM")
+        found.append((token, float(digits), len(digits.partition(".")[2])))
+    return found
+
+
+@pytest.mark.parametrize("name", CHARTS)
+def test_every_number_a_chart_writes_is_in_its_data(built, name):
+    # No invented numbers: each figure a chart's labels and notes write (its axes apart) is one
+    # of the values in the CSV a reader downloads, as written or rounded, in units, thousands,
+    # millions or billions. A what-if chart writes what its sliders compute, so it is left out.
+    meta = json.loads(built[name]["figure.json"])
+    if meta.get("controls"):
+        pytest.skip("a what-if chart: its labels are computed from the reader's inputs")
+    rows = list(csv.reader(io.StringIO(built[name]["data.csv"].decode())))[1:]
+    # A date gives its year only: its month and day would let any small number pass.
+    cells = [ISO_DATE.sub(r"\1", cell) for row in rows for cell in row]
+    pool = {abs(v) for cell in cells for _, v, _ in _numbers(cell)}
+    unknown = set()
+    for layout in ("", "-narrow"):
+        if f"light{layout}.vg.json" not in built[name]:
+            continue
+        svg = vl_convert().vega_to_svg(json.loads(built[name][f"light{layout}.vg.json"]))
+        for marks in re.findall(r'<g class="mark-text role-mark[^>]*>(.*?)</g>', svg, re.S):
+            for text in re.findall(r"<text[^>]*>(.*?)</text>", marks, re.S):
+                text = html.unescape(re.sub(r"<[^>]+>", " ", text))
+                for token, value, decimals in _numbers(text):
+                    scales = [1] + [SCALE[s] for s in SCALE if token.endswith(s)]
+                    if not any(
+                        abs(round(p / s, decimals) - abs(value)) < 1e-9
+                        for p in pool
+                        for s in scales
+                    ):
+                        unknown.add(f"{token!r} in {text.strip()[:60]!r} ({layout or 'wide'})")
+    assert not unknown, sorted(unknown)
