@@ -80,19 +80,7 @@ def _rows(data: dict[str, pd.DataFrame]) -> pd.DataFrame:
     ident, start, end, note = PARTIAL_COUNT
     r = war.loc[ident]
     add("Models with price cuts", ident, r, start, end, f"{r['value']:.0f} ({note})")
-    # The markers' lines cross this bar, so its label goes in two parts: the count left of the
-    # first line, the note right of the last (centred, it ran through both lines).
-    crossing = sorted(
-        d for d in _marker_dates(war, events) if pd.Timestamp(start) < d < pd.Timestamp(end)
-    )
-    if crossing:
-        rows[-1].update(
-            _label=f"{r['value']:.0f}",
-            _note=f"({note})",
-            _note_short=note.removesuffix(" only"),
-            _before=crossing[0].strftime("%Y-%m-%d"),
-            _after=crossing[-1].strftime("%Y-%m-%d"),
-        )
+    partial = rows[-1]
     for ident in MARGINS:
         r = war.loc[ident]
         add("Profit margin", ident, r, mid_year(int(r["period"])), label=f"{r['value']:.1f}%")
@@ -117,14 +105,23 @@ def _rows(data: dict[str, pd.DataFrame]) -> pd.DataFrame:
                 period=r["date"],
                 detail=detail,
             )
+    # The markers' lines cross the partial bar, so its label goes in two parts: the count left
+    # of the first line, the note right of the last (centred, it ran through both lines).
+    crossing = sorted(
+        row["_x"]
+        for row in rows
+        if row["series"] == "Price-war marker" and partial["_x"] < row["_x"] < partial["_x2"]
+    )
+    if crossing:
+        note = PARTIAL_COUNT[3]
+        partial.update(
+            _label=f"{partial['value']:.0f}",
+            _note=f"({note})",
+            _note_short=note.removesuffix(" only"),
+            _before=crossing[0],
+            _after=crossing[-1],
+        )
     return pd.DataFrame(rows)
-
-
-def _marker_dates(war: pd.DataFrame, events: pd.DataFrame) -> list[pd.Timestamp]:
-    return [
-        pd.Timestamp(war.loc[i, "period"] if i in war.index else events.loc[i, "date"])
-        for i in MARKERS
-    ]
 
 
 def chart(data: dict[str, pd.DataFrame], layout: str = "wide") -> alt.Chart:
